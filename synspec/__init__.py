@@ -1,0 +1,1 @@
+"""synspec: a compiler from dataset specs to synthetic medical tables."""

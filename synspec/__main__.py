@@ -1,0 +1,5 @@
+"""`python -m synspec` runs the command line."""
+
+from synspec.cli import run
+
+run()

@@ -1,0 +1,82 @@
+"""The `synspec` command line: argument wiring and exit codes only.
+
+Each subcommand lives in its own module under `synspec/cli/commands/` and exposes
+`register(app)`; this package discovers them, so adding a command touches no
+shared file. Exit codes (everywhere): 0 ok, 1 findings (spec errors, rule
+violations, failed thresholds), 2 usage or input error, 3 internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import typer
+
+from synspec.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError, err_console
+
+# Help lists commands in pipeline order; a new command not named here goes last.
+COMMAND_ORDER = ("check", "fmt", "infer", "compile", "validate", "run", "eval")
+
+app = typer.Typer(
+    name="synspec",
+    help="Compile .synspec dataset specs into prompts, grammars and rule checkers; "
+         "generate and evaluate synthetic medical tables.\n\n"
+         "Example: synspec check specs/diabetes.synspec",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register_commands() -> None:
+    from synspec.cli import commands
+
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+    for name in sorted(names, key=lambda n: (rank.get(n, len(rank)), n)):
+        importlib.import_module(f"synspec.cli.commands.{name}").register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `synspec COMMAND` a group even while only one command is registered."""
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the app and maps every failure to an exit code and one message."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Standalone mode lets typer print usage errors (exit 2) itself; commands end with
+    # `raise typer.Exit(code)`, which arrives here as SystemExit.
+    try:
+        app(args=argv, prog_name="synspec", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else EXIT_USAGE
+    except UserError as err:
+        err.print()
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # a bug in synspec, not in what the user wrote
+        if os.environ.get("SYNSPEC_DEBUG"):
+            raise
+        err_console.print(f"internal error: {type(exc).__name__}: {exc}\n"
+                          "  = help: this is a bug in synspec; rerun with SYNSPEC_DEBUG=1 for the "
+                          "traceback and report it", markup=False, highlight=False)
+        return EXIT_INTERNAL
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

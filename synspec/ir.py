@@ -1,0 +1,242 @@
+"""The checked spec: what every target (prompts, grammar, checker, generator, eval) reads.
+
+Built by `synspec.passes` from a syntax tree that produced no errors. Names are
+resolved, types are known, rule expressions are typed and normalised:
+- a boolean column used as a condition is `IsTrue(column)` (`diabetes == 1` with
+  encoding 1/0 becomes `IsTrue("diabetes")`, `!=` becomes `Not(IsTrue(...))`);
+- a category level is a `Level(column, value)` whose value is exactly the file's text;
+- `and`/`or` chains are flattened.
+Models are frozen pydantic models so `ir.json` is a plain dump and loads back.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Location(_Frozen):
+    """Where something was written: file, 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+class ColumnKind(str, Enum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+
+
+class Column(_Frozen):
+    name: str
+    position: int  # 0-based position in the file
+    kind: ColumnKind
+    places: int | None = None  # decimal places (decimal columns only)
+    levels: tuple[str, ...] = ()  # categorical levels; for booleans (true_token, false_token)
+    true_token: str | None = None
+    false_token: str | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    description: str | None = None
+    missing_rate: float = 0.0
+    missing_token: str | None = None  # None: the column may never be missing
+    mean: float | None = None
+    sd: float | None = None
+    quantiles: tuple[tuple[float, float], ...] = ()  # (percent, value), ascending
+    frequencies: tuple[tuple[str, float], ...] = ()  # (level as in file, share)
+    is_key: bool = False
+    is_target: bool = False
+    location: Location
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in (ColumnKind.INTEGER, ColumnKind.DECIMAL)
+
+    @property
+    def may_be_missing(self) -> bool:
+        return self.missing_token is not None
+
+    @property
+    def generated(self) -> bool:
+        """Key columns are numbered by synspec, never produced by the model."""
+        return not self.is_key
+
+
+# ---- typed rule expressions --------------------------------------------------
+class ColumnRef(_Frozen):
+    kind: Literal["column"] = "column"
+    column: str
+
+
+class Const(_Frozen):
+    """A numeric constant."""
+
+    kind: Literal["const"] = "const"
+    value: float
+
+
+class Level(_Frozen):
+    """A level of a categorical column, exactly as written in the data file."""
+
+    kind: Literal["level"] = "level"
+    column: str
+    value: str
+
+
+class BoolConst(_Frozen):
+    kind: Literal["bool"] = "bool"
+    value: bool
+
+
+class IsTrue(_Frozen):
+    """A boolean column taken as a condition: true when it holds its true token."""
+
+    kind: Literal["is_true"] = "is_true"
+    column: str
+
+
+class Arith(_Frozen):
+    kind: Literal["arith"] = "arith"
+    op: Literal["+", "-", "*", "/"]
+    left: "NumExpr"
+    right: "NumExpr"
+
+
+class Neg(_Frozen):
+    kind: Literal["neg"] = "neg"
+    operand: "NumExpr"
+
+
+class Compare(_Frozen):
+    """Numeric comparison, or ==/!= between a categorical column and a level or column."""
+
+    kind: Literal["compare"] = "compare"
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: "ValueExpr"
+    right: "ValueExpr"
+
+
+class InSet(_Frozen):
+    """`x in {...}` (negated for `not in`); values are Const for numbers, Level for levels."""
+
+    kind: Literal["in_set"] = "in_set"
+    operand: "ValueExpr"
+    values: tuple[Union[Const, Level], ...]
+    negated: bool = False
+
+
+class IsMissing(_Frozen):
+    kind: Literal["is_missing"] = "is_missing"
+    column: str
+    negated: bool = False  # True for "is not missing"
+
+
+class And(_Frozen):
+    kind: Literal["and"] = "and"
+    items: tuple["BoolExpr", ...]
+
+
+class Or(_Frozen):
+    kind: Literal["or"] = "or"
+    items: tuple["BoolExpr", ...]
+
+
+class Not(_Frozen):
+    kind: Literal["not"] = "not"
+    operand: "BoolExpr"
+
+
+class Implies(_Frozen):
+    kind: Literal["implies"] = "implies"
+    condition: "BoolExpr"
+    consequence: "BoolExpr"
+
+
+class Iff(_Frozen):
+    kind: Literal["iff"] = "iff"
+    left: "BoolExpr"
+    right: "BoolExpr"
+
+
+NumExpr = Annotated[Union[ColumnRef, Const, Arith, Neg], Field(discriminator="kind")]
+ValueExpr = Annotated[Union[ColumnRef, Const, Level, Arith, Neg], Field(discriminator="kind")]
+BoolExpr = Annotated[
+    Union[BoolConst, IsTrue, Compare, InSet, IsMissing, And, Or, Not, Implies, Iff],
+    Field(discriminator="kind"),
+]
+
+for _model in (Arith, Neg, Compare, InSet, And, Or, Not, Implies, Iff):
+    _model.model_rebuild()
+
+
+class RuleKind(str, Enum):
+    HARD = "hard"  # must hold on every row
+    SOFT = "soft"  # holds on at least `mostly` of the rows where it applies
+
+
+class Rule(_Frozen):
+    name: str
+    kind: RuleKind
+    expr: BoolExpr
+    text: str  # the expression as written in the spec
+    columns: tuple[str, ...]  # columns the rule mentions, in first-mention order
+    mostly: float | None = None
+    message: str | None = None
+    cite: str | None = None
+    location: Location
+
+
+class Correlation(_Frozen):
+    left: str
+    right: str
+    value: float
+    method: Literal["pearson", "spearman"] = "pearson"
+    location: Location
+
+
+class Spec(_Frozen):
+    name: str
+    description: str | None = None
+    source: str | None = None
+    rows: int | None = None
+    target: str | None = None
+    keys: tuple[str, ...] = ()
+    columns: tuple[Column, ...]
+    rules: tuple[Rule, ...] = ()
+    correlations: tuple[Correlation, ...] = ()
+    path: str
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def generated_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.generated)
+
+    @property
+    def hard_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.kind is RuleKind.HARD)
+
+    @property
+    def soft_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.kind is RuleKind.SOFT)

@@ -1,0 +1,362 @@
+"""The syntax tree of a .synspec file, exactly as written.
+
+Frozen dataclasses, one per construct; every node carries the `Span` it was parsed
+from. Spans (and purely cosmetic details such as whether a level was quoted) are
+excluded from equality, so `fmt` can prove it preserved meaning by comparing trees.
+Nothing here is resolved or checked: that is the job of `synspec.passes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from synspec.source import Span
+
+_NO_SPAN = Span(0, 0)
+
+
+def _span() -> Span:
+    return field(default=_NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A column or rule name (written bare or in `backticks`)."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number with the text it was written as (kept so fmt preserves precision)."""
+
+    value: float
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A double-quoted string, already unescaped."""
+
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LevelLit:
+    """A category level or encoding token: bare word, quoted string or number."""
+
+    value: str
+    quoted: bool = field(default=False, compare=False)
+    span: Span = _span()
+
+
+# ---- properties ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Description:
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SourceProp:
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Rows:
+    count: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Target:
+    column: Ident
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Key:
+    columns: tuple[Ident, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MissingDefault:
+    token: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Range:
+    low: Number
+    high: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Levels:
+    items: tuple[LevelLit, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Missing:
+    rate: Number
+    token: Text | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Mean:
+    value: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Sd:
+    value: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Quantile:
+    percent: Number  # 25 for "25%"
+    value: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    items: tuple[Quantile, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Frequency:
+    level: LevelLit
+    share: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    items: tuple[Frequency, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Mostly:
+    share: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Message:
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Cite:
+    text: Text
+    span: Span = _span()
+
+
+DatasetProp = Union[Description, SourceProp, Rows, Target, Key, MissingDefault]
+ColumnProp = Union[Description, Unit, Range, Levels, Missing, Mean, Sd, Quantiles, Frequencies]
+RuleProp = Union[Mostly, Message, Cite]
+
+
+# ---- column types ----------------------------------------------------------------
+@dataclass(frozen=True)
+class IntegerType:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DecimalType:
+    places: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CategoricalType:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BooleanType:
+    true_token: LevelLit
+    false_token: LevelLit
+    span: Span = _span()
+
+
+ColumnType = Union[IntegerType, DecimalType, CategoricalType, BooleanType]
+
+
+# ---- rule expressions ----------------------------------------------------------
+@dataclass(frozen=True)
+class Ref:
+    """A bare name in a rule: a column, or a level of the column it is compared with."""
+
+    ident: Ident
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NumberLit:
+    number: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StringLit:
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # + - * /
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Member:
+    operand: "Expr"
+    items: tuple["Expr", ...]
+    negated: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MissingTest:
+    operand: "Expr"
+    negated: bool  # True for "is not missing"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class And:
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Or:
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Implies:
+    condition: "Expr"
+    consequence: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Iff:
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+Expr = Union[Ref, NumberLit, StringLit, BoolLit, Compare, Arith, Neg, Member, MissingTest,
+             And, Or, Not, Implies, Iff]
+
+
+# ---- blocks ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dataset:
+    name: Ident
+    props: tuple[DatasetProp, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: Ident
+    type: ColumnType
+    props: tuple[ColumnProp, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "rule" (hard) or "expect" (soft)
+    name: Ident
+    expr: Expr
+    props: tuple[RuleProp, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Correlation:
+    left: Ident
+    right: Ident
+    value: Number
+    method: str = "pearson"
+    span: Span = _span()
+
+
+Item = Union[Column, Rule, Correlation]
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A `#` comment; kept out of the tree proper but recorded for `fmt`."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A whole parsed file: the header, the items in order, and the comments."""
+
+    dataset: Dataset
+    items: tuple[Item, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    span: Span = _span()

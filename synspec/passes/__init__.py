@@ -1,0 +1,73 @@
+"""Checking: a syntax tree -> a checked `ir.Spec` plus every diagnostic, in one run.
+
+Each pass is a plain function `pass(ctx)` in its own module; `PASSES` lists their
+order once. A pass reports problems on `ctx` and keeps going, so a user sees every
+error in a file at once. The spec is returned only when no error was reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from synspec import ir
+from synspec.diagnostics import Diagnostic, make, sort_key
+from synspec.parse import parse
+from synspec.passes.context import Context
+from synspec.passes.correlations import correlations
+from synspec.passes.declarations import declarations
+from synspec.passes.header import header
+from synspec.passes.names import names
+from synspec.passes.rules import rules
+from synspec.source import Source, Span
+
+PASSES = (header, declarations, names, correlations, rules)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source: Source
+    spec: ir.Spec | None  # None when there is any error
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+
+def check_source(source: Source) -> CheckResult:
+    parsed = parse(source)
+    if parsed.tree is None:
+        return CheckResult(source, None, parsed.diagnostics)
+    ctx = Context(source, parsed.tree)
+    for run_pass in PASSES:
+        run_pass(ctx)
+    diagnostics = tuple(sorted(ctx.diagnostics, key=sort_key))
+    spec = None
+    if not any(d.is_error for d in diagnostics):
+        spec = ir.Spec(
+            name=ctx.name, description=ctx.description, source=ctx.data_source, rows=ctx.rows,
+            target=ctx.target, keys=ctx.keys, columns=tuple(ctx.columns_in_order()),
+            rules=tuple(ctx.rules), correlations=tuple(ctx.correlations), path=source.path)
+    return CheckResult(source, spec, diagnostics)
+
+
+def check_text(text: str, path: str = "<string>") -> CheckResult:
+    return check_source(Source(path, text))
+
+
+def check_file(path: str | Path) -> CheckResult:
+    """Check a spec file; an unreadable file is reported as diagnostic S102."""
+    try:
+        source = Source.read(path)
+    except (OSError, UnicodeDecodeError) as err:
+        source = Source(str(path), "")
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        diag = make("S102", f"cannot read spec: {reason}", source, Span(0, 0),
+                    help="check the path and that the file is UTF-8 text")
+        return CheckResult(source, None, (diag,))
+    return check_source(source)
