@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
 
 from synspec.source import Source, Span
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 (str() must stay as before for users)
     ERROR = "error"
     WARNING = "warning"
 

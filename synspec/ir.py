@@ -12,7 +12,7 @@ Models are frozen pydantic models so `ir.json` is a plain dump and loads back.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +32,7 @@ class Location(_Frozen):
         return f"{self.path}:{self.line}:{self.column}"
 
 
-class ColumnKind(str, Enum):
+class ColumnKind(str, Enum):  # noqa: UP042 (str() behaviour is relied on by other modules)
     INTEGER = "integer"
     DECIMAL = "decimal"
     CATEGORICAL = "categorical"
@@ -111,13 +111,13 @@ class IsTrue(_Frozen):
 class Arith(_Frozen):
     kind: Literal["arith"] = "arith"
     op: Literal["+", "-", "*", "/"]
-    left: "NumExpr"
-    right: "NumExpr"
+    left: NumExpr
+    right: NumExpr
 
 
 class Neg(_Frozen):
     kind: Literal["neg"] = "neg"
-    operand: "NumExpr"
+    operand: NumExpr
 
 
 class Compare(_Frozen):
@@ -125,16 +125,16 @@ class Compare(_Frozen):
 
     kind: Literal["compare"] = "compare"
     op: Literal["==", "!=", "<", "<=", ">", ">="]
-    left: "ValueExpr"
-    right: "ValueExpr"
+    left: ValueExpr
+    right: ValueExpr
 
 
 class InSet(_Frozen):
     """`x in {...}` (negated for `not in`); values are Const for numbers, Level for levels."""
 
     kind: Literal["in_set"] = "in_set"
-    operand: "ValueExpr"
-    values: tuple[Union[Const, Level], ...]
+    operand: ValueExpr
+    values: tuple[Const | Level, ...]
     negated: bool = False
 
 
@@ -146,35 +146,35 @@ class IsMissing(_Frozen):
 
 class And(_Frozen):
     kind: Literal["and"] = "and"
-    items: tuple["BoolExpr", ...]
+    items: tuple[BoolExpr, ...]
 
 
 class Or(_Frozen):
     kind: Literal["or"] = "or"
-    items: tuple["BoolExpr", ...]
+    items: tuple[BoolExpr, ...]
 
 
 class Not(_Frozen):
     kind: Literal["not"] = "not"
-    operand: "BoolExpr"
+    operand: BoolExpr
 
 
 class Implies(_Frozen):
     kind: Literal["implies"] = "implies"
-    condition: "BoolExpr"
-    consequence: "BoolExpr"
+    condition: BoolExpr
+    consequence: BoolExpr
 
 
 class Iff(_Frozen):
     kind: Literal["iff"] = "iff"
-    left: "BoolExpr"
-    right: "BoolExpr"
+    left: BoolExpr
+    right: BoolExpr
 
 
-NumExpr = Annotated[Union[ColumnRef, Const, Arith, Neg], Field(discriminator="kind")]
-ValueExpr = Annotated[Union[ColumnRef, Const, Level, Arith, Neg], Field(discriminator="kind")]
+NumExpr = Annotated[ColumnRef | Const | Arith | Neg, Field(discriminator="kind")]
+ValueExpr = Annotated[ColumnRef | Const | Level | Arith | Neg, Field(discriminator="kind")]
 BoolExpr = Annotated[
-    Union[BoolConst, IsTrue, Compare, InSet, IsMissing, And, Or, Not, Implies, Iff],
+    BoolConst | IsTrue | Compare | InSet | IsMissing | And | Or | Not | Implies | Iff,
     Field(discriminator="kind"),
 ]
 
@@ -182,7 +182,7 @@ for _model in (Arith, Neg, Compare, InSet, And, Or, Not, Implies, Iff):
     _model.model_rebuild()
 
 
-class RuleKind(str, Enum):
+class RuleKind(str, Enum):  # noqa: UP042 (str() behaviour is relied on by other modules)
     HARD = "hard"  # must hold on every row
     SOFT = "soft"  # holds on at least `mostly` of the rows where it applies
 

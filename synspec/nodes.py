@@ -3,13 +3,13 @@
 Frozen dataclasses, one per construct; every node carries the `Span` it was parsed
 from. Spans (and purely cosmetic details such as whether a level was quoted) are
 excluded from equality, so `fmt` can prove it preserved meaning by comparing trees.
+Properties are stored in canonical order (their written order has no meaning).
 Nothing here is resolved or checked: that is the job of `synspec.passes`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from synspec.source import Span
 
@@ -173,10 +173,23 @@ class Cite:
     span: Span = _span()
 
 
-DatasetProp = Union[Description, SourceProp, Rows, Target, Key, MissingDefault]
-ColumnProp = Union[Description, Unit, Range, Levels, Missing, Mean, Sd, Quantiles, Frequencies]
-RuleProp = Union[Mostly, Message, Cite]
+DatasetProp = Description | SourceProp | Rows | Target | Key | MissingDefault
+ColumnProp = Description | Unit | Range | Levels | Missing | Mean | Sd | Quantiles | Frequencies
+RuleProp = Mostly | Message | Cite
 
+
+# Canonical property order (the order `synspec fmt` writes). The parser stores
+# properties in this order, because the order they were written in carries no meaning.
+DATASET_PROP_ORDER: tuple[type, ...] = (Description, SourceProp, Rows, Target, Key, MissingDefault)
+COLUMN_PROP_ORDER: tuple[type, ...] = (Description, Unit, Range, Levels, Missing, Mean, Sd, Quantiles,
+                                       Frequencies)
+RULE_PROP_ORDER: tuple[type, ...] = (Mostly, Message, Cite)
+
+
+def canonical_order(props: tuple, order: tuple[type, ...]) -> tuple:
+    """Props stably sorted into `order` (repeats keep their written order)."""
+    rank = {cls: i for i, cls in enumerate(order)}
+    return tuple(sorted(props, key=lambda p: rank.get(type(p), len(rank))))
 
 # ---- column types ----------------------------------------------------------------
 @dataclass(frozen=True)
@@ -202,7 +215,7 @@ class BooleanType:
     span: Span = _span()
 
 
-ColumnType = Union[IntegerType, DecimalType, CategoricalType, BooleanType]
+ColumnType = IntegerType | DecimalType | CategoricalType | BooleanType
 
 
 # ---- rule expressions ----------------------------------------------------------
@@ -235,76 +248,76 @@ class BoolLit:
 @dataclass(frozen=True)
 class Compare:
     op: str  # == != < <= > >=
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Arith:
     op: str  # + - * /
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Expr"
+    operand: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Member:
-    operand: "Expr"
-    items: tuple["Expr", ...]
+    operand: Expr
+    items: tuple[Expr, ...]
     negated: bool
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class MissingTest:
-    operand: "Expr"
+    operand: Expr
     negated: bool  # True for "is not missing"
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class And:
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Or:
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Expr"
+    operand: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Implies:
-    condition: "Expr"
-    consequence: "Expr"
+    condition: Expr
+    consequence: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Iff:
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
-Expr = Union[Ref, NumberLit, StringLit, BoolLit, Compare, Arith, Neg, Member, MissingTest,
-             And, Or, Not, Implies, Iff]
+Expr = (Ref | NumberLit | StringLit | BoolLit | Compare | Arith | Neg | Member | MissingTest
+        | And | Or | Not | Implies | Iff)
 
 
 # ---- blocks ------------------------------------------------------------------
@@ -341,7 +354,7 @@ class Correlation:
     span: Span = _span()
 
 
-Item = Union[Column, Rule, Correlation]
+Item = Column | Rule | Correlation
 
 
 @dataclass(frozen=True)

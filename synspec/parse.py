@@ -21,8 +21,11 @@ from synspec.grammar_file import grammar_text
 from synspec.source import Source, Span
 
 # A block starts with one of these words at the start of a line; used to resynchronise.
-_BLOCK_START = re.compile(r"^[ \t]*(column|rule|expect|correlation)\b", re.MULTILINE)
+_BLOCK_START = re.compile(r"^[ \t]*(column|rule|expect|correlation)(?![A-Za-z0-9_])", re.MULTILINE)
 _MAX_SYNTAX_ERRORS = 20
+# Deeper rule expressions are refused: no clinical rule needs them, and every stage
+# after parsing walks expressions recursively.
+MAX_EXPRESSION_DEPTH = 100
 
 _TERMINAL_WORDS = {
     "NAME": "a name",
@@ -42,7 +45,9 @@ _TERMINAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # The extra start symbols let a broken file be re-parsed block by block.
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                start=["start", "dataset", "item"])
 
 
 def _span_of(meta_or_token) -> Span:
@@ -111,7 +116,8 @@ class _ToNodes(Transformer):
         return n.SpecFile(children[0], tuple(children[1:]), (), _span_of(meta))
 
     def dataset(self, meta, children):
-        return n.Dataset(children[0], tuple(children[1:]), _span_of(meta))
+        return n.Dataset(children[0], n.canonical_order(tuple(children[1:]), n.DATASET_PROP_ORDER),
+                         _span_of(meta))
 
     def description(self, meta, children):
         return n.Description(_text(children[0]), _span_of(meta))
@@ -133,7 +139,8 @@ class _ToNodes(Transformer):
 
     # columns
     def column(self, meta, children):
-        return n.Column(children[0], children[1], tuple(children[2:]), _span_of(meta))
+        return n.Column(children[0], children[1],
+                        n.canonical_order(tuple(children[2:]), n.COLUMN_PROP_ORDER), _span_of(meta))
 
     def integer_type(self, meta, children):
         return n.IntegerType(_span_of(meta))
@@ -184,7 +191,8 @@ class _ToNodes(Transformer):
     # rules
     def rule(self, meta, children):
         kind_tok, ident, expr, *props = children
-        return n.Rule(str(kind_tok), ident, expr, tuple(props), _span_of(meta))
+        return n.Rule(str(kind_tok), ident, expr, n.canonical_order(tuple(props), n.RULE_PROP_ORDER),
+                      _span_of(meta))
 
     def mostly(self, meta, children):
         return n.Mostly(_number(children[0]), _span_of(meta))
@@ -248,6 +256,9 @@ class _ToNodes(Transformer):
     def false(self, meta, c):
         return n.BoolLit(False, _span_of(meta))
 
+    def neg_number(self, meta, c):
+        return n.Neg(n.NumberLit(_number(c[0]), _span_of(c[0])), _span_of(meta))
+
     def ref(self, meta, c):
         return n.Ref(c[0], _span_of(meta))
 
@@ -283,27 +294,35 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(ordered)
 
 
-def _syntax_diagnostic(source: Source, err: UnexpectedInput) -> Diagnostic:
-    pos = getattr(err, "pos_in_stream", None)
-    if isinstance(err, UnexpectedToken):
+def _syntax_diagnostic(source: Source, err: UnexpectedInput, *, offset: int = 0,
+                       chunk_end: int | None = None) -> Diagnostic:
+    """A Lark error as a diagnostic; `offset` places an error from a chunk in the file.
+
+    An unexpected end of a chunk is shown at the chunk's last written character, where
+    the construct was left unfinished.
+    """
+    text = source.text
+    end_of_input = len(text.rstrip()) if chunk_end is None else chunk_end
+    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         tok = err.token
-        if tok.type == "$END":
-            start = len(source.text)
-            found = "end of file"
-            span = Span(max(0, start - 1), start)
-        else:
-            # The fallback lexer may cut a word at a keyword prefix ("in" of "integer"):
-            # show the whole word the user wrote.
-            word = re.match(r"[A-Za-z_][A-Za-z0-9_]*", source.text[tok.start_pos:])
-            end = tok.start_pos + len(word.group()) if word else tok.end_pos
-            span = Span(tok.start_pos, max(end, tok.end_pos))
-            found = f"`{source.text[span.start:span.end]}`"
+        start = offset + tok.start_pos
+        # The lexer may cut a word short: show the whole word the user wrote.
+        word = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[start:])
+        end = start + len(word.group()) if word else offset + tok.end_pos
+        span = Span(start, max(end, offset + tok.end_pos, start + 1))
+        found = text[span.start:span.end]
         expected = _describe_expected(set(err.expected))
-        return make("S100", f"unexpected {found}", source, span, label="not expected here",
+        return make("S100", f"unexpected `{found}`", source, span, label="not expected here",
                     help=f"expected {expected}")
+    if isinstance(err, (UnexpectedToken, UnexpectedEOF)):
+        span = Span(max(0, end_of_input - 1), max(end_of_input, 1))
+        what = "the dataset header" if end_of_input == 0 else "this"
+        return make("S100", "unexpected end of input", source, span,
+                    label=f"{what} is unfinished",
+                    help=f"continue with {_describe_expected(set(err.expected))}")
     if isinstance(err, UnexpectedCharacters):
-        start = pos if pos is not None else 0
-        ch = source.text[start:start + 1]
+        start = offset + (err.pos_in_stream or 0)
+        ch = text[start:start + 1]
         if ch == '"':
             return make("S101", "unterminated string", source, Span(start, start + 1),
                         label="string starts here",
@@ -315,69 +334,128 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput) -> Diagnostic:
         return make("S101", f"unexpected character {ch!r}", source, Span(start, start + 1),
                     label="not part of the language",
                     help=f"expected {allowed}" if allowed else None)
-    if isinstance(err, UnexpectedEOF):
-        end = len(source.text)
-        return make("S100", "unexpected end of file", source, Span(max(0, end - 1), end),
-                    help=f"expected {_describe_expected(set(err.expected))}")
-    return make("S100", str(err).splitlines()[0], source, Span(0, 1))
+    return make("S100", str(err).splitlines()[0], source, Span(0, min(1, len(text))))
 
 
-def _blank_until_next_block(text: str, offset: int) -> str:
-    """Replace text[line_start_of(offset) : next block start] with spaces (newlines kept).
+def _chunks(text: str) -> list[tuple[str, int, int]]:
+    """Split a file into (start symbol, start, end): the header, then one chunk per block.
 
-    Blanking from the start of the failing line avoids leaving half a construct.
+    A block starts with its keyword at the start of a line; strings cannot span lines,
+    so this split is exact for every file the grammar accepts.
     """
-    line_start = text.rfind("\n", 0, offset) + 1
-    match = _BLOCK_START.search(text, offset + 1)
-    # Never resume inside the very line that failed.
-    while match and match.start() <= offset and match.start() >= line_start:
-        match = _BLOCK_START.search(text, match.end())
-    end = match.start() if match else len(text)
-    # Keep the block keyword of a failing block header so later errors stay local.
-    block_head = _BLOCK_START.match(text, line_start)
-    if block_head and block_head.start() == line_start and line_start == offset:
-        line_start = offset
-    filler = "".join(ch if ch == "\n" else " " for ch in text[line_start:end])
-    return text[:line_start] + filler + text[end:]
+    starts = [m.start(1) for m in _BLOCK_START.finditer(text)]
+    bounds = [0, *starts, len(text)]
+    chunks = [("dataset", 0, bounds[1])]
+    chunks.extend(("item", a, b) for a, b in zip(bounds[1:-1], bounds[2:], strict=True))
+    return chunks
+
+
+def _chunk_error(source: Source, kind: str, start: int, end: int) -> Diagnostic | None:
+    """Parse one chunk on its own; its first syntax error, placed in the whole file."""
+    piece = source.text[start:end]
+    # Where the chunk's own text ends: trailing comments and blank lines belong to no one.
+    written = list(piece)
+    for comment in _collect_comments(piece):
+        written[comment.span.start:comment.span.end] = " " * (comment.span.end - comment.span.start)
+    last = len("".join(written).rstrip())
+    if kind == "dataset" and last == 0:
+        at = Span(start, start + len(source.text[start:].split("\n", 1)[0].rstrip()) or start + 1)
+        return make("S100", "the file has no dataset header", source, at,
+                    label="a spec starts with its header",
+                    help="start the file with `dataset NAME` (then description, target, ...)")
+    try:
+        _lark().parse(piece, start=kind)
+    except UnexpectedInput as err:
+        return _syntax_diagnostic(source, err, offset=start, chunk_end=start + last)
+    return None
 
 
 def _collect_comments(text: str) -> tuple[n.Comment, ...]:
+    """Every `#` comment outside strings and `quoted names` (neither spans a line)."""
     comments: list[n.Comment] = []
-    tokens_lexer = _lark()
-    try:
-        for tok in tokens_lexer.lex(text, dont_ignore=True):
-            if tok.type == "COMMENT":
-                comments.append(n.Comment(str(tok), _span_of(tok)))
-    except UnexpectedInput:
-        return tuple(comments)
+    offset = 0
+    # Split on "\n" only: offsets must agree with `Source`, which counts lines the same way.
+    for line in text.split("\n"):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote is not None:
+                if ch == quote and not (quote == '"' and _escaped(line, i)):
+                    quote = None
+            elif ch in "\"`":
+                quote = ch
+            elif ch == "#":
+                body = line[i:].rstrip("\r")
+                comments.append(n.Comment(body, Span(offset + i, offset + i + len(body))))
+                break
+        offset += len(line) + 1
     return tuple(comments)
 
 
+def _escaped(line: str, i: int) -> bool:
+    """Whether line[i] is preceded by an odd number of backslashes."""
+    count = 0
+    while i - count - 1 >= 0 and line[i - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
+
+
 def parse(source: Source) -> ParseResult:
-    """Parse one file; always returns, with syntax errors as diagnostics."""
+    """Parse one file; always returns, with syntax errors as diagnostics.
+
+    A file that parses whole becomes a tree. Otherwise the header and each block are
+    parsed on their own, so one run reports the first syntax error of every block.
+    """
     text = source.text
-    diagnostics: list[Diagnostic] = []
-    tree = None
-    for _ in range(_MAX_SYNTAX_ERRORS):
-        try:
-            raw: Tree = _lark().parse(text)
-        except UnexpectedInput as err:
-            diagnostics.append(_syntax_diagnostic(source, err))
-            offset = getattr(err, "pos_in_stream", None)
-            if isinstance(err, UnexpectedToken) and err.token.type != "$END":
-                offset = err.token.start_pos
-            if offset is None or offset >= len(text):
-                break
-            new_text = _blank_until_next_block(text, offset)
-            if new_text == text:
-                break
-            text = new_text
-            continue
+    try:
+        raw: Tree = _lark().parse(text, start="start")
+    except UnexpectedInput as whole_err:
+        diagnostics = []
+        for kind, start, end in _chunks(text):
+            diag = _chunk_error(source, kind, start, end)
+            if diag is not None:
+                diagnostics.append(diag)
+                if len(diagnostics) >= _MAX_SYNTAX_ERRORS:
+                    break
         if not diagnostics:
-            tree = _ToNodes().transform(raw)
-            tree = n.SpecFile(tree.dataset, tree.items, _collect_comments(source.text), tree.span)
-        break
-    return ParseResult(source, tree, tuple(diagnostics))
+            # Every piece parses alone but not together: report the whole-file error.
+            diagnostics.append(_syntax_diagnostic(source, whole_err))
+        return ParseResult(source, None, tuple(diagnostics))
+    except RecursionError:
+        # Thousands of nested parentheses: report it rather than crash.
+        diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
+                    help="split the rule into simpler rules")
+        return ParseResult(source, None, (diag,))
+    try:
+        tree = _ToNodes().transform(raw)
+    except RecursionError:
+        diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
+                    help="split the rule into simpler rules")
+        return ParseResult(source, None, (diag,))
+    too_deep = [item for item in tree.items
+                if isinstance(item, n.Rule) and _depth(item.expr) > MAX_EXPRESSION_DEPTH]
+    if too_deep:
+        # Every later stage walks expressions recursively; bound the depth once, here.
+        diags = tuple(make("S100", f"rule `{item.name.name}` is nested more than "
+                           f"{MAX_EXPRESSION_DEPTH} levels deep", source, item.name.span,
+                           help="split the rule into simpler rules") for item in too_deep)
+        return ParseResult(source, None, diags)
+    tree = n.SpecFile(tree.dataset, tree.items, _collect_comments(text), tree.span)
+    return ParseResult(source, tree, ())
+
+
+def _depth(expr: n.Expr) -> int:
+    """Nesting depth of an expression, computed without recursion."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for attr in ("left", "right", "operand", "condition", "consequence"):
+            child = getattr(node, attr, None)
+            if child is not None:
+                stack.append((child, depth + 1))
+        stack.extend((item, depth + 1) for item in getattr(node, "items", ()))
+    return deepest
 
 
 def parse_text(text: str, path: str = "<string>") -> ParseResult:

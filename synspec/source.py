@@ -18,7 +18,7 @@ class Span:
     start: int
     end: int
 
-    def cover(self, other: "Span") -> "Span":
+    def cover(self, other: Span) -> Span:
         return Span(min(self.start, other.start), max(self.end, other.end))
 
 
@@ -46,7 +46,7 @@ class Source:
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     @classmethod
-    def read(cls, path: str | Path) -> "Source":
+    def read(cls, path: str | Path) -> Source:
         """Read a spec file as UTF-8 (a BOM is dropped)."""
         raw = Path(path).read_bytes()
         text = raw.decode("utf-8-sig")

@@ -18,10 +18,11 @@ from synspec.passes.correlations import correlations
 from synspec.passes.declarations import declarations
 from synspec.passes.header import header
 from synspec.passes.names import names
+from synspec.passes.rule_sanity import rule_sanity
 from synspec.passes.rules import rules
 from synspec.source import Source, Span
 
-PASSES = (header, declarations, names, correlations, rules)
+PASSES = (header, declarations, names, correlations, rules, rule_sanity)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from synspec import ir
@@ -68,7 +69,8 @@ def unique_props(ctx: Context, props: tuple, owner: str) -> dict[type, object]:
 def whole_number(ctx: Context, number: n.Number, what: str, *, minimum: int | None = 0) -> int | None:
     """The integer value of a number that must be whole (S409 otherwise)."""
     value = number.value
-    if value != int(value) or (minimum is not None and value < minimum):
+    # `1e400` parses as infinity, which has no integer value.
+    if not math.isfinite(value) or value != int(value) or (minimum is not None and value < minimum):
         bound = "" if minimum is None else f" of at least {minimum}"
         ctx.report("S409", f"{what} must be a whole number{bound}, found {number.text}",
                    number.span, help=f"write {what} as a whole number")

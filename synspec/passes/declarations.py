@@ -137,7 +137,7 @@ def _column(ctx: Context, node: n.Column, position: int) -> ir.Column:
                            f"`{name}` is outside its range {_fmt(low)} to {_fmt(high)}", quantile.span,
                            help="check the quantile and the range against the data")
             items.append((pct, value, quantile))
-        for (p1, v1, _), (p2, v2, node2) in zip(items, items[1:]):
+        for (p1, v1, _), (p2, v2, node2) in zip(items, items[1:], strict=False):
             if p2 <= p1 or v2 < v1:
                 ctx.report("S410", f"quantiles of `{name}` must rise with the percentage", node2.span,
                            help="list quantiles from the lowest percentage to the highest")
@@ -160,7 +160,8 @@ def _column(ctx: Context, node: n.Column, position: int) -> ir.Column:
             _frequencies(ctx, name, fr, fields)
         else:
             ctx.report("S303", f"`frequencies` is for categorical and boolean columns, but `{name}` "
-                       f"is {kind.value}", fr.span, help="describe a numeric column with mean, sd and quantiles")
+                       f"is {kind.value}", fr.span,
+                       help="describe a numeric column with mean, sd and quantiles")
 
     # The column is recorded even when a declaration is wrong, so later passes still
     # resolve its name and do not cascade into "unknown column" errors.

@@ -41,6 +41,8 @@ def names(ctx: Context) -> None:
     if ctx.target is not None:
         ctx.columns[ctx.target] = ctx.columns[ctx.target].model_copy(update={"is_target": True})
 
+    _levels_named_like_columns(ctx)
+
     first_rule: dict[str, n.Rule] = {}
     for item in ctx.tree.items:
         if not isinstance(item, n.Rule):
@@ -53,3 +55,17 @@ def names(ctx: Context) -> None:
                        help="give each rule its own name")
         else:
             first_rule[item.name.name] = item
+
+
+def _levels_named_like_columns(ctx: Context) -> None:
+    """S208: in a rule a bare word names the column first, so such a level needs quotes there."""
+    for node in ctx.column_nodes.values():
+        for prop in node.props:
+            if not isinstance(prop, n.Levels):
+                continue
+            for lit in prop.items:
+                if lit.value in ctx.column_nodes:
+                    ctx.report("S208", f"level `{lit.value}` of `{node.name.name}` is also the name of a "
+                               "column", lit.span, label="also a column",
+                               help=f'in rules, a bare `{lit.value}` means the column; write '
+                                    f'"{lit.value}" in quotes for the level')

@@ -106,7 +106,9 @@ class _RuleTyper:
             self._mention(column.name)
             if column.kind is ir.ColumnKind.BOOLEAN:
                 return ir.IsTrue(column=column.name)
-            self._type_error(node, f"`{column.name}` is a {column.kind.value} column, not a condition",
+            article = "an" if column.kind is ir.ColumnKind.INTEGER else "a"
+            self._type_error(node, f"`{column.name}` is {article} {column.kind.value} column, "
+                             "not a condition",
                              f"compare it with something, e.g. `{column.name} == ...`")
             return None
         if isinstance(node, n.Compare):
@@ -205,14 +207,21 @@ class _RuleTyper:
         guess = did_you_mean(lit.text, column.levels)
         elsewhere = [c.name for c in self.ctx.columns.values()
                      if c.name != column.name and lit.text in c.levels]
+        what = "encoding" if column.kind is ir.ColumnKind.BOOLEAN else "level"
+        listing = f"{what}s of `{column.name}` are: " + ", ".join(column.levels)
         if guess:
             help_text = f"did you mean `{guess}`?"
+        elif column.kind is ir.ColumnKind.CATEGORICAL and lit.number is not None:
+            # A number that is not one of the levels: a type error, not a typo.
+            self._type_error(lit.node, f"cannot compare categorical `{column.name}` with the number "
+                             f"{lit.text}", listing)
+            return
         elif elsewhere:
-            help_text = (f"`{lit.text}` is a level of `{elsewhere[0]}`; levels of `{column.name}` are: "
-                         + ", ".join(column.levels))
+            self._type_error(lit.node, f"`{lit.text}` is a level of `{elsewhere[0]}`, not of "
+                             f"`{column.name}`", listing)
+            return
         else:
-            help_text = f"levels of `{column.name}` are: " + ", ".join(column.levels)
-        what = "encoding" if column.kind is ir.ColumnKind.BOOLEAN else "level"
+            help_text = listing
         self.ctx.report("S202", f"`{lit.text}` is not a {what} of `{column.name}` in rule `{self.rule_name}`",
                         lit.node.span, label=f"unknown {what}", help=help_text)
 
@@ -327,7 +336,8 @@ def rules(ctx: Context) -> None:
         mostly = props.get(n.Mostly)
         share = None
         if item.kind == "expect" and mostly is None:
-            ctx.report("S411", f"expectation `{item.name.name}` does not say how often it holds", item.name.span,
+            ctx.report("S411", f"expectation `{item.name.name}` does not say how often it holds",
+                       item.name.span,
                        help="add a line such as `mostly 0.95`, or write `rule` for a rule that always holds")
         elif item.kind == "rule" and mostly is not None:
             ctx.report("S411", f"rule `{item.name.name}` must hold on every row, so it takes no `mostly`",
@@ -335,7 +345,8 @@ def rules(ctx: Context) -> None:
         elif mostly is not None:
             share = mostly.share.value
             if not 0 < share <= 1:
-                ctx.report("S408", f"`mostly` must be a share above 0 and at most 1, found {mostly.share.text}",
+                ctx.report("S408", "`mostly` must be a share above 0 and at most 1, found "
+                           f"{mostly.share.text}",
                            mostly.share.span, help="write 0.95 for 95% of rows")
         if expr is None or item.name.name in seen:
             continue

@@ -1,0 +1,96 @@
+"""`synspec infer DATA.csv -o SPEC`: write a first spec from a CSV (aggregates only)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+from synspec.cli.common import EXIT_OK, UserError, console, err_console, require_file
+
+
+def infer(
+    data: Path = typer.Argument(..., metavar="DATA.csv", show_default=False,
+                                help="The CSV file to describe."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="SPEC", show_default=False,
+                                help="Where to write the spec (.synspec)."),
+    target: str | None = typer.Option(None, "--target", metavar="COL",
+                                      help="The column to predict (the label)."),
+    name: str | None = typer.Option(None, "--name", metavar="NAME",
+                                    help="Dataset name (default: the file name)."),
+    key: list[str] = typer.Option([], "--key", metavar="COL", show_default=False,
+                                  help="An identifier column synspec numbers itself; repeat for several."),
+    min_count: int = typer.Option(5, "--min-count", metavar="K",
+                                  help="Leave out categorical levels seen fewer times than this "
+                                       "(they could identify a person)."),
+    keep_rare: bool = typer.Option(False, "--keep-rare",
+                                   help="Keep rare levels anyway (so every row of the file validates)."),
+    corr_threshold: float = typer.Option(0.1, "--corr-threshold", metavar="R",
+                                         help="Write Pearson correlations of numeric pairs with |r| "
+                                              "at least this."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Infer a spec from a CSV: types, encodings, ranges, missing tokens and statistics.
+
+    Only aggregates reach the spec. Categorical levels seen fewer than --min-count
+    times are left out and listed on stderr (a spec without a level rejects rows that
+    hold it; --keep-rare keeps them). Descriptions and units are left as TODOs.
+
+    Example: synspec infer data/stroke.csv --target stroke --key id -o specs/stroke.synspec
+    """
+    from synspec.infer import InferOptions, infer_spec
+    from synspec.passes import check_text
+
+    require_file(data, "data file", "pass the path of a CSV file")
+    if output.exists() and not force:
+        raise UserError(f"{output} already exists", where=str(output),
+                        hint="pass --force to overwrite it, or choose another -o path")
+    if output.exists() and output.resolve() == data.resolve():
+        raise UserError(f"-o {output} is the data file itself", where=str(output),
+                        hint="write the spec to a .synspec path, e.g. -o specs/NAME.synspec")
+    if not output.parent.is_dir():
+        raise UserError(f"the folder of {output} does not exist", where=str(output.parent),
+                        hint="create the folder first")
+    options = InferOptions(target=target, name=name, keys=tuple(dict.fromkeys(key)), min_count=min_count,
+                           keep_rare=keep_rare, corr_threshold=corr_threshold)
+    with err_console.status(f"reading {data}") as status:
+        result = infer_spec(data, options, progress=lambda col: status.update(f"profiling {col}"))
+    text = result.text
+
+    # What infer writes must check clean; anything else is a bug here, not a user error.
+    checked = check_text(text, str(output))
+    if checked.diagnostics:
+        raise RuntimeError("inferred spec does not check clean: "
+                           + "; ".join(d.message for d in checked.diagnostics))
+    _write_atomically(output, text)
+
+    for rare in result.rare:
+        verb = "kept" if keep_rare else "left out"
+        err_console.print(f"note: {verb} level {rare.level!r} of `{rare.column}` (seen {rare.count} "
+                          f"time{'s' * (rare.count != 1)}, fewer than {min_count})",
+                          markup=False, highlight=False)
+    if result.rare and not keep_rare:
+        err_console.print("  = help: rows holding a left-out level fail validation against this spec; "
+                          "add the level by hand or rerun with --keep-rare", markup=False)
+    console.print(f"wrote {output}: {result.n_columns} columns, {result.n_rows} rows described, "
+                  f"{result.n_correlations} correlations", markup=False)
+    raise typer.Exit(EXIT_OK)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the target, then rename, so a reader never sees half a spec."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {err.strerror or err}", where=str(path),
+                        hint="check that the folder is writable") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("infer")(infer)

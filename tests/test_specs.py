@@ -1,0 +1,134 @@
+"""The three dataset specs: they check clean, are canonically formatted, and describe the
+real files exactly (names, order, encodings, missing tokens), with every hard rule holding
+on every real row and every soft expectation on its declared share."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from conftest import SPECS, real_csv
+
+from synspec import ir
+from synspec.cli import main
+from synspec.passes import check_file
+
+NAMES = ("diabetes", "cirrhosis", "stroke")
+
+
+def _spec(name: str) -> ir.Spec:
+    result = check_file(SPECS / f"{name}.synspec")
+    assert result.spec is not None, [d.render() for d in result.diagnostics]
+    return result.spec
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_checks_clean(name):
+    result = check_file(SPECS / f"{name}.synspec")
+    assert result.errors == () and result.warnings == (), [d.render() for d in result.diagnostics]
+    assert main(["check", str(SPECS / f"{name}.synspec")]) == 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_is_canonically_formatted(name):
+    fmt = pytest.importorskip("synspec.fmt")
+    text = (SPECS / f"{name}.synspec").read_text(encoding="utf-8")
+    assert fmt.format_text(text).text == text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_rule_is_explained(name):
+    text = (SPECS / f"{name}.synspec").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    spec = _spec(name)
+    assert spec.hard_rules and spec.soft_rules
+    for rule in spec.rules:
+        assert rule.message, rule.name
+        # The line right above the rule is the comment that says why it holds.
+        assert lines[rule.location.line - 2].startswith("#"), rule.name
+
+
+def test_dataset_facts_from_the_brief():
+    cirrhosis, stroke, diabetes = _spec("cirrhosis"), _spec("stroke"), _spec("diabetes")
+    assert cirrhosis.keys == ("ID",) and cirrhosis.column("Age").unit == "days"
+    assert cirrhosis.column("Status").levels == ("C", "D", "CL")
+    assert cirrhosis.column("Stage").missing_token == "NA"
+    assert stroke.keys == ("id",) and stroke.column("bmi").missing_token == "N/A"
+    assert "Other" in stroke.column("gender").levels
+    assert diabetes.target == "diabetes" and diabetes.column("HbA1c_level").places == 1
+    for spec in (cirrhosis, stroke, diabetes):
+        for col in spec.columns:
+            if col.is_numeric and not col.is_key:
+                assert col.description and not col.description.startswith("TODO"), col.name
+            shares = [s for _, s in col.frequencies]
+            if shares:
+                assert math.fsum(shares) == pytest.approx(1, abs=0.002), col.name
+
+
+# ---- the real files, independent of the checker ----------------------------------------
+def _read(name: str) -> tuple[list[str], list[list[str]]]:
+    with real_csv(name).open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declarations_describe_the_real_file(name):
+    header, rows = _read(name)
+    spec = _spec(name)
+    assert list(spec.column_names) == header
+    assert spec.rows == len(rows)
+    for col in spec.columns:
+        cells = [row[col.position] for row in rows]
+        present = [c for c in cells if c != col.missing_token]
+        n_missing = len(cells) - len(present)
+        if col.missing_token is None:
+            assert n_missing == 0, col.name
+        else:
+            assert n_missing > 0 and col.missing_rate == pytest.approx(n_missing / len(cells), abs=1e-3)
+        if col.kind is ir.ColumnKind.CATEGORICAL or col.kind is ir.ColumnKind.BOOLEAN:
+            assert set(present) == set(col.levels), col.name  # every level declared, none invented
+        else:
+            values = np.array(present, dtype=float)
+            assert (values.min(), values.max()) == (col.low, col.high), col.name
+            places = max(len(c.partition(".")[2]) for c in present)
+            assert places == (col.places or 0), col.name
+            if col.mean is not None:
+                assert col.mean == pytest.approx(values.mean(), rel=2e-3), col.name
+                assert col.sd == pytest.approx(values.std(ddof=1), rel=2e-3), col.name
+
+
+# ---- the real files through the rule checker (docs/architecture.md contract) ------------
+def _mask_total(masks) -> int:
+    items = masks.values() if hasattr(masks, "values") and callable(masks.values) else masks
+    if hasattr(masks, "to_numpy"):
+        return int(np.asarray(masks.to_numpy()).sum())
+    return int(sum(np.asarray(m).sum() for m in items))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_file_validates_with_zero_hard_failures(name):
+    data = pytest.importorskip("synspec.data")
+    checker = pytest.importorskip("synspec.targets.checker")
+    spec = _spec(name)
+    raw = data.read_raw(real_csv(name), spec)
+    typed = data.to_typed(raw, spec)
+    assert _mask_total(typed.bad) == 0
+    report = checker.compile_checker(spec).run(typed)
+    failing = [o.name for o in report.outcomes
+               if getattr(o, "mostly", None) is None and np.asarray(o.failed).any()
+               and o.name not in {r.name for r in spec.soft_rules}]
+    assert failing == []
+    assert bool(np.asarray(report.row_ok).all())
+    soft = {r.name: r.mostly for r in spec.soft_rules}
+    checked = 0
+    for outcome in report.outcomes:
+        if outcome.name in soft:
+            applicable = int(np.asarray(outcome.applicable).sum())
+            failed = int(np.asarray(outcome.failed).sum())
+            assert applicable > 0, outcome.name
+            assert 1 - failed / applicable >= soft[outcome.name], outcome.name
+            checked += 1
+    assert checked == len(soft)
