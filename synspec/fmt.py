@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from synspec import nodes as n
 from synspec.diagnostics import Diagnostic
-from synspec.parse import parse
+from synspec.parse import keywords, parse
 from synspec.source import Source
 
 INDENT = "  "
@@ -44,21 +43,6 @@ class FormatResult:
     @property
     def changed(self) -> bool:
         return self.text is not None and self.text != self.source.text
-
-
-@lru_cache(maxsize=1)
-def keywords() -> frozenset[str]:
-    """Every word the grammar uses as a keyword (from the grammar itself, never a copy)."""
-    from synspec.parse import _lark
-
-    words = set()
-    for terminal in _lark().terminals:
-        pattern = terminal.pattern
-        if pattern.type == "str" and _NAME.fullmatch(pattern.value):
-            words.add(pattern.value)
-        elif terminal.name in ("RULE_KIND", "CORR_METHOD"):
-            words.update(re.findall(r"[a-z]+", pattern.value))
-    return frozenset(words)
 
 
 # ---- atoms -----------------------------------------------------------------------

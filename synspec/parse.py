@@ -1,9 +1,11 @@
 """Text -> syntax tree (`synspec.nodes`), with syntax errors as diagnostics.
 
 Lark (LALR, contextual lexer, positions propagated) does the parsing; a Transformer
-builds the frozen nodes. On a syntax error the parser records a diagnostic, blanks
-the text up to the next block keyword (keeping every offset) and parses again, so
-one run reports the syntax errors of every block, not only the first.
+builds the frozen nodes. When the whole file does not parse, the header and each
+block (split at the block keywords that start a line) are parsed on their own, so
+one run reports the first syntax error of every broken block, not only the first
+of the file. Rule expressions nested deeper than `MAX_EXPRESSION_DEPTH` are refused
+here, so no later stage can run out of stack.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from synspec import nodes as n
-from synspec.diagnostics import Diagnostic, make
+from synspec.diagnostics import Diagnostic, did_you_mean, make
 from synspec.grammar_file import grammar_text
 from synspec.source import Source, Span
 
@@ -40,6 +42,7 @@ _TERMINAL_WORDS = {
     "RULE_KIND": "`rule` or `expect`",
     "CORR_METHOD": "pearson or spearman",
     "$END": "end of file",
+    "NEXT_BLOCK": "a new block (column, rule, expect, correlation)",
 }
 
 
@@ -48,6 +51,19 @@ def _lark() -> Lark:
     # The extra start symbols let a broken file be re-parsed block by block.
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
                 start=["start", "dataset", "item"])
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """Every word the grammar uses as a keyword (read from the grammar, never a copy)."""
+    words = set()
+    for terminal in _lark().terminals:
+        pattern = terminal.pattern
+        if pattern.type == "str" and re.fullmatch(r"[A-Za-z_]\w*", pattern.value):
+            words.add(pattern.value)
+        elif terminal.name in ("RULE_KIND", "CORR_METHOD"):
+            words.update(re.findall(r"[a-z]+", pattern.value))
+    return frozenset(words)
 
 
 def _span_of(meta_or_token) -> Span:
@@ -294,6 +310,23 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(ordered)
 
 
+def _acceptable(err: UnexpectedToken) -> set[str]:
+    """The terminals that could really come next.
+
+    LALR merges look-aheads, so `err.expected` can list tokens that would fail one step
+    later (an operator after a dataset name); asking the parser state is exact.
+    """
+    parser = getattr(err, "interactive_parser", None)
+    if parser is not None:
+        try:
+            accepted = set(parser.accepts())
+        except Exception:  # a sharper message is optional; the error itself is reported anyway
+            accepted = set()
+        if accepted:
+            return accepted
+    return set(err.expected)
+
+
 def _syntax_diagnostic(source: Source, err: UnexpectedInput, *, offset: int = 0,
                        chunk_end: int | None = None) -> Diagnostic:
     """A Lark error as a diagnostic; `offset` places an error from a chunk in the file.
@@ -311,9 +344,15 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, *, offset: int = 0,
         end = start + len(word.group()) if word else offset + tok.end_pos
         span = Span(start, max(end, offset + tok.end_pos, start + 1))
         found = text[span.start:span.end]
-        expected = _describe_expected(set(err.expected))
+        acceptable = _acceptable(err)
+        if chunk_end is not None and "$END" in acceptable:
+            # A block parsed on its own ends where the next block starts, not the file.
+            acceptable = (acceptable - {"$END"}) | {"NEXT_BLOCK"}
+        expected = f"expected {_describe_expected(acceptable)}"
+        # A misspelt keyword (`colum`, `rnage`) is the likeliest cause of an unexpected word.
+        guess = did_you_mean(found, keywords()) if word and found not in keywords() else None
         return make("S100", f"unexpected `{found}`", source, span, label="not expected here",
-                    help=f"expected {expected}")
+                    help=f"did you mean `{guess}`? ({expected})" if guess else expected)
     if isinstance(err, (UnexpectedToken, UnexpectedEOF)):
         span = Span(max(0, end_of_input - 1), max(end_of_input, 1))
         what = "the dataset header" if end_of_input == 0 else "this"

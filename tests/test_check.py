@@ -220,3 +220,13 @@ def test_rule_sanity_finds_the_obvious_cases() -> None:
     # A column that may be missing makes the comparison unknown on some rows: no warning.
     maybe = "dataset d\ncolumn x: integer\n  range 0 to 10\n  missing 0.1 as \"NA\"\n"
     assert {d.code for d in check_text(maybe + "rule r: x >= 0\n").diagnostics} == set()
+
+
+def test_header_property_repeat_is_reported_once() -> None:
+    result = check_text('dataset d\n  description "a"\n  description "b"\ncolumn x: integer\n')
+    assert [d.code for d in result.diagnostics] == ["S206"]
+
+
+def test_literal_conditions_name_what_they_are() -> None:
+    (diag,) = check_text('dataset d\nrule r: "abc"\n').diagnostics
+    assert diag.code == "S301" and "a string is not a condition" in diag.message

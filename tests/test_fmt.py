@@ -83,6 +83,9 @@ def test_cli_in_place_check_and_syntax_errors(tmp_path: Path) -> None:
     assert main(["fmt", str(broken)]) == 1
     assert broken.read_text(encoding="utf-8") == "dataset d\ncolumn x integer\n"
     assert main(["fmt", str(tmp_path / "absent.synspec")]) == 2
+    latin1 = tmp_path / "latin1.synspec"
+    latin1.write_bytes(b"dataset caf\xe9\n")
+    assert main(["fmt", str(latin1)]) == 2
 
 
 def test_crlf_file_is_rewritten_with_newlines(tmp_path: Path) -> None:
@@ -180,7 +183,7 @@ _SPEC = st.builds(
     st.lists(_ITEM, max_size=6).map(tuple),
 )
 
-_SETTINGS = settings(max_examples=250, deadline=None, derandomize=True,
+_SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -239,5 +242,5 @@ def test_random_layouts_format_to_the_same_tree(case) -> None:
     assert once is not None
     assert parse_text(once).tree == tree
     assert format_text(once).text == once
-    assert once.count("#") == text.count("#") - text.count('"#') - sum(
-        s.count("#") for s in re.findall(r'"(?:[^"\\\n]|\\.)*"|`[^`\n]*`', text))
+    comments = [c.text for c in parse_text(text).tree.comments]
+    assert [c.text for c in parse_text(once).tree.comments] == comments

@@ -282,3 +282,62 @@ def test_keyword_and_spaced_names_are_quoted(tmp_path):
     assert spec.name == "column" and spec.keys == ("column",)
     assert spec.column_names == ("column", "rule", "x y", "missing")
     assert spec.column("missing").kind is ir.ColumnKind.BOOLEAN
+
+
+def test_many_rare_levels_are_summarised(tmp_path, capsys):
+    rows = "".join(f"code{i}\n" for i in range(30)) + "common\n" * 5
+    path = _write(tmp_path / "codes.csv", "code\n" + rows)
+    assert main(["infer", str(path), "-o", str(tmp_path / "codes.synspec")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: left out level") == 20 and "and 10 more rare levels" in err
+    assert "code29" not in (tmp_path / "codes.synspec").read_text()
+
+
+# Whatever the table, infer either writes a spec with no diagnostic at all or refuses with a
+# UserError: never a spec that fails `synspec check`, never another exception.
+_cell_kinds = st.sampled_from(["int", "dec", "cat", "bool", "const"])
+
+
+@st.composite
+def _tables(draw):
+    n_rows = draw(st.integers(1, 25))
+    columns = {}
+    for index in range(draw(st.integers(1, 4))):
+        kind = draw(_cell_kinds)
+        if kind == "int":
+            cells = [str(draw(st.integers(-10**6, 10**6))) for _ in range(n_rows)]
+        elif kind == "dec":
+            places = draw(st.integers(1, 4))
+            cells = [f"{draw(st.floats(-1e4, 1e4, allow_nan=False)):.{places}f}" for _ in range(n_rows)]
+        elif kind == "cat":
+            cells = [draw(st.sampled_from(["a", "b c", "D-x", "ever", "1a"])) for _ in range(n_rows)]
+        elif kind == "bool":
+            pair = draw(st.sampled_from([("1", "0"), ("Y", "N"), ("Yes", "No"), ("True", "False")]))
+            cells = [draw(st.sampled_from(pair)) for _ in range(n_rows)]
+        else:
+            cells = ["7"] * n_rows
+        token = draw(st.sampled_from([None, "", "NA", "N/A"]))
+        if token is not None:
+            cells = [token if draw(st.booleans()) else c for c in cells]
+        columns[f"c{index}"] = cells
+    return columns
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=_tables(), min_count=st.integers(1, 3), threshold=st.sampled_from([0.0, 0.1, 0.9]))
+def test_infer_output_always_checks_clean(tmp_path, table, min_count, threshold):
+    names = list(table)
+    lines = [",".join(names)] + [",".join(table[n][i] for n in names)
+                                 for i in range(len(table[names[0]]))]
+    path = _write(tmp_path / "p.csv", "\n".join(lines) + "\n")
+    try:
+        result = infer_spec(path, InferOptions(min_count=min_count, corr_threshold=threshold))
+    except UserError:
+        return
+    checked = check_text(result.text)
+    assert checked.diagnostics == (), [d.render() for d in checked.diagnostics]
+
+
+def test_large_integer_range_is_exact(tmp_path):
+    spec_text = infer_spec(_write(tmp_path / "big.csv", "n\n9007199254740993\n1\n5\n"), InferOptions()).text
+    assert "range 1 to 9007199254740993" in spec_text

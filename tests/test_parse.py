@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,31 @@ def test_deep_nesting_is_a_diagnostic_not_a_crash() -> None:
 
 def test_span_cover() -> None:
     assert Span(3, 5).cover(Span(1, 4)) == Span(1, 5)
+
+
+def test_examples_in_the_language_reference_parse() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "language.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", doc, flags=re.S)
+    checked = 0
+    for block in blocks:
+        first = next((line.split()[0] for line in block.splitlines()
+                      if line.strip() and not line.lstrip().startswith("#")), "")
+        if first == "dataset":
+            text = block
+        elif first in ("column", "rule", "expect", "correlation"):
+            text = HEAD + block
+        else:
+            continue  # diagnostics and shell sessions
+        result = parse_text(text)
+        assert result.diagnostics == (), (block, [d.render() for d in result.diagnostics])
+        checked += 1
+    assert checked >= 6
+
+
+def test_misspelt_keywords_get_a_suggestion() -> None:
+    result = parse_text(HEAD + "colum x: integer\ncolumn y: integer\n  rnage 0 to 1\n")
+    helps = [d.help for d in result.diagnostics]
+    assert helps[0].startswith("did you mean `column`?")
+    assert helps[1].startswith("did you mean `range`?") and "`sd`" in helps[1]
+    # Only what can really follow is listed (no operators after a dataset name).
+    assert "+" not in helps[0]

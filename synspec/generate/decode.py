@@ -195,6 +195,17 @@ class Decoder:
         return results
 
 
+_DECODERS: dict[int, Decoder] = {}
+
+
+def decoder_for(loaded: LoadedModel) -> Decoder:
+    """One Decoder per loaded model in a process (building llguidance's tokenizer costs ~1 s)."""
+    key = id(loaded.model)
+    if key not in _DECODERS:
+        _DECODERS[key] = Decoder(loaded)
+    return _DECODERS[key]
+
+
 def _batch_cache(model: Any, prompt_cache: Any, n: int, max_len: int) -> Any:
     """A preallocated (static) cache for n rows, starting with the shared prompt's keys/values.
 

@@ -157,6 +157,18 @@ def _silence_gguf_progress() -> None:
         gguf_utils.tqdm = functools.partial(bar, disable=True)
 
 
+_LOADED: dict[tuple[str, str, str], LoadedModel] = {}
+
+
+def load_cached(model: str = "default", *, device: str = "auto", dtype: str = "auto") -> LoadedModel:
+    """`load`, memoised per process: a test session or notebook loads the weights once (~15 s)."""
+    location = locate(model)
+    key = (str(location.weights_path), pick_device(device), dtype)
+    if key not in _LOADED:
+        _LOADED[key] = load(model, device=device, dtype=dtype)
+    return _LOADED[key]
+
+
 def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -> LoadedModel:
     """Load tokenizer and model; a path that cannot be loaded is a UserError, not a traceback."""
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -182,7 +182,7 @@ class RowChecker:
         report = self.checker.run(data.to_typed(raw, self.spec))
         row_ok = np.asarray(report.row_ok, dtype=bool)
         for outcome in report.outcomes:
-            if not _is_hard(outcome):
+            if not outcome.hard:
                 continue
             failed = np.asarray(outcome.failed, dtype=bool)
             for j in np.flatnonzero(failed):
@@ -194,33 +194,25 @@ class RowChecker:
         return cells, reasons
 
 
-def _is_hard(outcome: Any) -> bool:
-    hard = getattr(outcome, "hard", None)
-    if hard is None:
-        severity = getattr(outcome, "severity", None) or getattr(outcome, "rule_kind", "hard")
-        hard = str(getattr(severity, "value", severity)) == "hard"
-    return bool(hard)
-
-
 # ---- the run --------------------------------------------------------------------------
 class Generator:
     """A loaded model plus everything derived from a spec, reusable across runs (tests, bench)."""
 
     def __init__(self, spec: ir.Spec, *, model: str = "default", engine: str = "llguidance",
                  loaded: Any = None, decoder: Any = None) -> None:
-        from synspec.generate.model import load
+        from synspec.generate.model import load_cached
 
         self.spec = spec
         self.engine = engine
-        self.loaded = loaded if loaded is not None else load(model)
+        self.loaded = loaded if loaded is not None else load_cached(model)
         if engine == "outlines":
             from synspec.generate.outlines_backend import OutlinesDecoder
 
             self.decoder = OutlinesDecoder(self.loaded)
         else:
-            from synspec.generate.decode import Decoder
+            from synspec.generate.decode import decoder_for
 
-            self.decoder = decoder if decoder is not None else Decoder(self.loaded)
+            self.decoder = decoder if decoder is not None else decoder_for(self.loaded)
         self._grammars: dict[tuple, Any] = {}
 
     def grammar(self, fixed: dict[str, str]) -> Any:

@@ -188,12 +188,14 @@ class _SpecWriter:
         values = prof.values[~np.isnan(prof.values)]
         low, high = float(values.min()), float(values.max())
         kind = "integer" if prof.kind == "integer" else f"decimal({prof.places})"
+        if prof.int_range is not None:
+            bounds = f"  range {prof.int_range[0]} to {prof.int_range[1]}"
+        else:
+            bounds = f"  range {emit.number(low, prof.places)} to {emit.number(high, prof.places)}"
         if prof.name in self.options.keys:
             # An identifier has no unit, and its mean or spread describes nothing.
-            return "\n".join([head + kind, desc, f"  range {emit.number(low, 0)} to {emit.number(high, 0)}"]
-                             + self._missing(prof))
-        lines = [head + kind, desc, "  # TODO unit"]
-        lines.append(f"  range {emit.number(low, prof.places)} to {emit.number(high, prof.places)}")
+            return "\n".join([head + kind, desc, bounds] + self._missing(prof))
+        lines = [head + kind, desc, "  # TODO unit", bounds]
         lines += self._missing(prof)
         sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         places = emit.stat_places(prof.places, sd if sd > 0 else abs(float(values.mean())))

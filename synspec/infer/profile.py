@@ -40,6 +40,8 @@ class Profile:
     false_token: str | None = None
     level_counts: Counter = field(default_factory=Counter)
     values: np.ndarray | None = None  # numeric columns: float64 with NaN for missing
+    # Integer columns: exact bounds from the text, since float64 rounds beyond 2**53.
+    int_range: tuple[int, int] | None = None
 
     @property
     def missing_rate(self) -> float:
@@ -81,6 +83,8 @@ def profile_column(path: str, name: str, position: int, cells: tuple[str, ...]) 
         return prof
     if all(_INTEGER.fullmatch(text) for text in distinct):
         prof.kind = "integer"
+        ints = [int(text) for text in distinct]
+        prof.int_range = (min(ints), max(ints))
     elif all(_DECIMAL.fullmatch(text) for text in distinct):
         prof.kind = "decimal"
         prof.places = max(len(m.group(1) or "") for m in map(_DECIMAL.fullmatch, distinct))

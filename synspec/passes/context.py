@@ -51,11 +51,16 @@ def property_name(prop: object) -> str:
     return {"SourceProp": "source", "MissingDefault": "missing as"}.get(name, name.lower())
 
 
-def unique_props(ctx: Context, props: tuple, owner: str) -> dict[type, object]:
-    """Index properties by type, reporting each repeated one (S206)."""
+def unique_props(ctx: Context, props: tuple, owner: str, *, report: bool = True) -> dict[type, object]:
+    """Index properties by type, reporting each repeated one (S206) unless `report` is False.
+
+    Several passes read the header's properties; only the first reports repeats.
+    """
     seen: dict[type, object] = {}
     for prop in props:
         first = seen.get(type(prop))
+        if first is not None and not report:
+            continue
         if first is not None:
             ctx.report("S206", f"`{property_name(prop)}` given twice for {owner}", prop.span,
                        label="repeated here",

@@ -24,7 +24,7 @@ def _resolve_column(ctx: Context, ident: n.Ident, role: str) -> str | None:
 
 
 def names(ctx: Context) -> None:
-    props = unique_props(ctx, ctx.tree.dataset.props, f"dataset `{ctx.name}`")
+    props = unique_props(ctx, ctx.tree.dataset.props, f"dataset `{ctx.name}`", report=False)
     if (t := props.get(n.Target)) is not None:
         ctx.target = _resolve_column(ctx, t.column, "target")
     if (k := props.get(n.Key)) is not None:

@@ -303,6 +303,10 @@ def rule_sanity(ctx: Context) -> None:
                        help="check the numbers and levels against the columns' declarations; "
                             "as written, every row would break it")
         elif outcomes == {T}:
+            vacuous = (isinstance(rule.expr, ir.Implies)
+                       and abstract.outcomes(rule.expr.condition) == {F})
             ctx.report("S502", f"{what} `{rule.name}` is always true given the declared ranges "
                        "and levels", node.expr.span, label="true on every possible row",
-                       help="it constrains nothing: tighten it or remove it")
+                       help=("its condition (before `->`) can never hold, so it never applies; "
+                             "check the numbers and levels" if vacuous else
+                             "it constrains nothing: tighten it or remove it"))

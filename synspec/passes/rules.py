@@ -126,7 +126,8 @@ class _RuleTyper:
             self.ctx.report("S306", f"only a column can be missing, in rule `{self.rule_name}`",
                             node.operand.span, help="write `COLUMN is missing` or `COLUMN is not missing`")
             return None
-        self._type_error(node, "a number is not a condition", "compare it, e.g. `x > 5`")
+        what = {n.StringLit: "a string", n.NumberLit: "a number"}.get(type(node), "arithmetic")
+        self._type_error(node, f"{what} is not a condition", "compare it, e.g. `x > 5`")
         return None
 
     # -- operands -------------------------------------------------------------

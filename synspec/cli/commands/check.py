@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_diagnostics, require_file
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, console, print_diagnostics, require_file
 from synspec.diagnostics import to_json
 
 
@@ -17,7 +17,7 @@ class Format(str, Enum):
 
 
 def check(
-    specs: list[Path] = typer.Argument(..., help="One or more .synspec files.", show_default=False),
+    specs: list[Path] = typer.Argument(..., metavar="SPEC", help="One or more .synspec files.", show_default=False),
     format: Format = typer.Option(Format.text, "--format", help="text (for people) or json (for CI)."),
 ) -> None:
     """Check specs: syntax, names, types, statistics and rule sanity.
@@ -42,6 +42,9 @@ def check(
             status = "ok" if not errors else "failed"
             console.print(f"{result.source.path}: {status} ({errors} error{'s' * (errors != 1)}, "
                           f"{warnings} warning{'s' * (warnings != 1)})", markup=False)
+    # A file that exists but cannot be decoded (S102) is an input error, not a finding.
+    if any(d.code == "S102" for d in diagnostics):
+        raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_FINDINGS if any(r.errors for r in results) else EXIT_OK)
 
 

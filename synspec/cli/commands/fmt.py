@@ -21,6 +21,7 @@ from synspec.cli.common import (
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace a file in one step, so an interrupted run never leaves half a spec."""
+    path = path.resolve()  # through a symlink, so the link itself stays a link
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -34,7 +35,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def fmt(
-    specs: list[Path] = typer.Argument(..., help="One or more .synspec files.", show_default=False),
+    specs: list[Path] = typer.Argument(..., help="One or more .synspec files.", show_default=False,
+                                       metavar="SPEC"),
     check: bool = typer.Option(False, "--check",
                                help="Write nothing; list the files that would change and exit 1."),
 ) -> None:

