@@ -255,7 +255,11 @@ def to_typed(raw: pd.DataFrame, spec: ir.Spec) -> TypedTable:
             frame[column.name] = values
             bad[column.name] = unparsed | over
             places[column.name] = over
-    typed = pd.DataFrame(frame, index=raw.index, columns=list(spec.column_names))
+    # Series with explicit dtypes: pandas would otherwise infer a string dtype for the
+    # categorical columns and turn None into NaN.
+    typed = pd.DataFrame({name: pd.Series(values, index=raw.index, dtype=object if values.dtype == object
+                                          else float, copy=False)
+                          for name, values in frame.items()}, index=raw.index)
     return TypedTable(frame=typed, bad=bad, missing=missing, too_many_places=places, raw=raw)
 
 

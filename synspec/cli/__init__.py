@@ -15,7 +15,7 @@ import sys
 
 import typer
 
-from synspec.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError, err_console
+from synspec.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError, err_console, print_user_error
 
 # Help lists commands in pipeline order; a new command not named here goes last.
 COMMAND_ORDER = ("check", "fmt", "infer", "compile", "validate", "run", "eval")
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return code if isinstance(code, int) else EXIT_USAGE
     except UserError as err:
-        err.print()
+        print_user_error(err)
         return EXIT_USAGE
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -1,7 +1,7 @@
 """What every command shares: exit codes, consoles, user errors, loading a spec.
 
-A `UserError` is anything the user can fix (missing file, bad flag value, unreadable
-CSV); it prints one message with a location and a hint and exits 2, never a traceback.
+A `UserError` (defined in `synspec.errors`, re-exported here) is anything the user can
+fix; `synspec.cli.main` prints it as one message with a location and a hint and exits 2.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from synspec import ir
+from synspec.errors import UserError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -22,21 +23,12 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class UserError(Exception):
-    """An input or usage error: what went wrong, where, and how to fix it."""
-
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.where = where
-        self.hint = hint
-
-    def print(self) -> None:
-        err_console.print(f"error: {self.message}", style="bold red", markup=False)
-        if self.where:
-            err_console.print(f"  --> {self.where}", markup=False)
-        if self.hint:
-            err_console.print(f"  = help: {self.hint}", markup=False)
+def print_user_error(err: UserError) -> None:
+    err_console.print(f"error: {err.message}", style="bold red", markup=False)
+    if err.where:
+        err_console.print(f"  --> {err.where}", markup=False)
+    if err.hint:
+        err_console.print(f"  = help: {err.hint}", markup=False)
 
 
 def require_file(path: Path, what: str, hint: str | None = None) -> Path:

@@ -139,8 +139,11 @@ def rule_outcome(rule: ir.Rule, spec: ir.Spec, rows: list[Row], missing: list[di
         if value is None:
             continue
         failed[i] = value is False
-        vacuous = isinstance(rule.expr, ir.Implies) and evaluate(rule.expr.condition, row, miss, spec) is False
-        applicable[i] = not vacuous
+        # A rule written as an implication does not apply where its condition is false.
+        if isinstance(rule.expr, ir.Implies):
+            applicable[i] = evaluate(rule.expr.condition, row, miss, spec) is not False
+        else:
+            applicable[i] = True
     return failed, applicable
 
 

@@ -17,7 +17,8 @@ class Format(str, Enum):
 
 
 def check(
-    specs: list[Path] = typer.Argument(..., metavar="SPEC", help="One or more .synspec files.", show_default=False),
+    specs: list[Path] = typer.Argument(..., metavar="SPEC", help="One or more .synspec files.",
+                                       show_default=False),
     format: Format = typer.Option(Format.text, "--format", help="text (for people) or json (for CI)."),
 ) -> None:
     """Check specs: syntax, names, types, statistics and rule sanity.

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +25,7 @@ import typer
 from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, UserError, console, err_console, load_spec
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 

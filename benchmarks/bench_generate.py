@@ -1,0 +1,133 @@
+"""Speed of `synspec run`'s generation: rows/s, tokens/s constrained vs unconstrained, load, memory.
+
+Usage (from the repository root; one command, prints Markdown):
+    python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
+        [--rows 32] [--engines llguidance outlines] [--dtype float32]
+
+For each spec and batch size it generates `--rows` checked rows (at least one batch;
+batch 1 is capped at 8 rows) with the same code `synspec run` uses, then, in the same
+process and at the same batch size, decodes the same number of steps with no grammar
+(unconstrained sampling), so the two tokens/s figures share load and thermals.
+`ratio` = constrained / unconstrained tokens/s. Timings on a shared machine are noisy:
+the table header records `uptime` load averages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str], dtype: str,
+               temperature: float) -> list[str]:
+    from synspec.cli.common import load_spec
+    from synspec.generate import pipeline, seeding
+    from synspec.generate.model import load_cached
+    from synspec.targets.prompt import render_prompt
+
+    spec = load_spec(ROOT / "specs" / f"{name}.synspec")
+    start = time.perf_counter()
+    loaded = load_cached("default", dtype=dtype)
+    load_s = time.perf_counter() - start
+    lines = []
+    prompt = render_prompt(spec, "clin_rule")
+    checker = pipeline.RowChecker(spec)
+    for engine in engines:
+        gen = pipeline.Generator(spec, engine=engine, loaded=loaded)
+        ids = gen.decoder.encode_prompt(prompt) if engine == "llguidance" else []
+        seeded = seeding.seeded_columns(spec) if engine == "llguidance" else ()
+        gen.generate_batch(prompt, ids, [{}], temperature=temperature, seed=0)  # warm-up, grammar cache
+        for batch in batch_sizes:
+            want = min(rows, 8) if batch == 1 else max(rows, batch)
+            accepted = generated = tokens = 0
+            first_row_s = None
+            index = 0
+            stats_before = (gen.decoder.stats.tokens, gen.decoder.stats.steps) if engine == "llguidance" else None
+            t0 = time.perf_counter()
+            while accepted < want:
+                fixed = (seeding.draw_batch(spec, seeded, batch, 0, index) if seeded
+                         else [{} for _ in range(batch)])
+                texts = gen.generate_batch(prompt, ids, fixed, temperature=temperature,
+                                           seed=pipeline.batch_seed(0, index))
+                good = [t for t in texts if t is not None]
+                if engine == "outlines":
+                    tokens += sum(len(loaded.tokenizer(t)["input_ids"]) for t in good)
+                checked, _ = checker.check(good, 1)
+                accepted += sum(r is not None for r in checked)
+                generated += len(texts)
+                index += 1
+                if first_row_s is None and accepted:
+                    first_row_s = time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            if engine == "llguidance":
+                tokens = gen.decoder.stats.tokens - stats_before[0]
+                steps = gen.decoder.stats.steps - stats_before[1]
+            else:
+                steps = max(1, tokens // max(1, generated))
+            constrained_tps = tokens / elapsed
+            # Unconstrained: the same loop with no grammar, as many steps per batch as above.
+            from synspec.generate.decode import decoder_for
+
+            plain = decoder_for(loaded)
+            plain_ids = plain.encode_prompt(prompt)
+            per_batch = max(1, round(steps / max(1, index))) if engine == "llguidance" else steps
+            before = plain.stats.tokens
+            u0 = time.perf_counter()
+            for i in range(index):
+                plain.decode(plain_ids, None, batch=batch, temperature=temperature, seed=i,
+                             max_new_tokens=per_batch)
+            u_elapsed = time.perf_counter() - u0
+            free_tps = (plain.stats.tokens - before) / u_elapsed
+            lines.append(
+                f"| {name} | {engine} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
+                f"{first_row_s:.2f} | {constrained_tps:.0f} | {free_tps:.0f} | "
+                f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
+                f"{_peak_rss_mb():.0f} |")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--specs", nargs="+", default=["diabetes", "stroke", "cirrhosis"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8, 32])
+    parser.add_argument("--rows", type=int, default=32, help="checked rows per configuration")
+    parser.add_argument("--engines", nargs="+", default=["llguidance"], choices=["llguidance", "outlines"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--temperature", type=float, default=1.0)
+    args = parser.parse_args()
+    import torch
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
+          f"{torch.get_num_threads()}, Python {platform.python_version()}, load average at start "
+          f"{_load_average()}")
+    print("| spec | engine | batch | rows | rows/s | first row (s) | constrained tok/s | "
+          "unconstrained tok/s | ratio | yield | model load (s) | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    for name in args.specs:
+        bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature)
+    print(f"load average at end {_load_average()}")
+
+
+if __name__ == "__main__":
+    main()
