@@ -117,51 +117,106 @@ def _check_header(header: list[str], spec: ir.Spec, path: Path) -> None:
 
 
 def _read_header(path: Path) -> list[str]:
-    try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            row = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise UserError(f"data file is not UTF-8 text: {path}", where=str(path),
-                        hint=f"save it as UTF-8 CSV or Parquet ({exc.reason} at byte {exc.start})") from None
-    except csv.Error as exc:
-        raise UserError(f"cannot read the CSV header: {exc}", where=f"{path}:1") from None
-    if row is None:
+    # Only the first line is decoded here: a bad byte further down is reported, with its line,
+    # by the reader (`_csv_error`), not blamed on the header.
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.strip(b"\xef\xbb\xbf\r\n"):
         raise UserError(f"data file is empty: {path}", where=str(path),
                         hint="a CSV needs a header line naming the spec's columns")
-    return row
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _utf8_error(path) from None
+    try:
+        return next(csv.reader([text.rstrip("\r\n")]))
+    except csv.Error as exc:
+        raise UserError(f"cannot read the CSV header: {exc}", where=f"{path}:1") from None
+
+
+def _utf8_error(path: Path) -> UserError:
+    """Where the first byte that is not UTF-8 is (a slow scan, on the error path only)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return UserError(f"data file is not UTF-8 text: line {number} has byte "
+                                 f"0x{line[exc.start]:02x} at column {exc.start + 1}",
+                                 where=f"{path}:{number}", hint="save the file as UTF-8 (CSV) or as Parquet")
+    return UserError(f"data file is not UTF-8 text: {path}", where=str(path),
+                     hint="save the file as UTF-8 (CSV) or as Parquet")
 
 
 def _iter_csv(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    """CSV through pyarrow's streaming reader: every column typed string, nothing made null.
+
+    pyarrow rather than pandas because it rejects a line with the wrong number of fields
+    (pandas silently pads short lines), validates UTF-8, reads in bounded blocks, and hands
+    pandas arrow-backed strings that `to_typed` parses without a copy.
+    """
+    import pyarrow.csv as pcsv
+
     header = _read_header(path)
     _check_header(header, spec, path)
     names = list(spec.column_names)
+    options = {
+        "read_options": pcsv.ReadOptions(block_size=_BLOCK_BYTES),
+        # Quoted fields may span lines, as in pandas and the csv module.
+        "parse_options": pcsv.ParseOptions(newlines_in_values=True),
+        "convert_options": pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                               strings_can_be_null=False, quoted_strings_can_be_null=False),
+    }
     try:
-        # dtype=str + na_filter=False: every cell arrives exactly as written ("NA", "" included).
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                             encoding="utf-8-sig", chunksize=chunk_rows or None, engine="c")
-        chunks = [reader] if chunk_rows is None else reader
-        for chunk in chunks:
-            _check_ragged(chunk, path)
-            chunk.columns = names
-            yield chunk
-    except UnicodeDecodeError as exc:
-        raise UserError(f"data file is not UTF-8 text: {path}", where=str(path),
-                        hint=f"save it as UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except pd.errors.ParserError as exc:
-        raise UserError(f"cannot parse the CSV: {exc}".rstrip(), where=str(path),
-                        hint="every line needs as many fields as the header; quote fields "
-                             "containing commas") from None
+        reader = pcsv.open_csv(path, **options)
+        pending: list[pa.RecordBatch] = []
+        n_pending = start = 0
+        for batch in reader:
+            if not batch.num_rows:
+                continue
+            pending.append(batch)
+            n_pending += batch.num_rows
+            while chunk_rows and n_pending >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                yield _frame(table.slice(0, chunk_rows), names, start)
+                start += chunk_rows
+                rest = table.slice(chunk_rows)
+                pending, n_pending = rest.to_batches(), rest.num_rows
+        if n_pending or start == 0:
+            yield _frame(pa.Table.from_batches(pending, schema=reader.schema), names, start)
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" not in str(exc):
+            raise _csv_error(path, str(exc), len(names)) from None
+        # A header with no final newline and no rows: pyarrow cannot size it; the table is empty.
+        yield _frame(pa.table({n: pa.array([], pa.string()) for n in names}), names, 0)
 
 
-def _check_ragged(chunk: pd.DataFrame, path: Path) -> None:
-    """A line with too few fields comes back with NaN (na_filter=False never makes NaN otherwise)."""
-    short = chunk.isna().to_numpy().any(axis=1)
-    if short.any():
-        row = int(chunk.index[np.flatnonzero(short)[0]]) + 1
-        raise UserError(f"data row {row} has fewer fields than the header ({len(chunk.columns)})",
-                        where=f"{path}:{row + 1}",
-                        hint="every line needs one field per column; write missing values with the "
-                             "spec's missing token")
+_BLOCK_BYTES = 4 << 20
+
+
+def _frame(table: pa.Table, names: list[str], start: int) -> pd.DataFrame:
+    index = pd.RangeIndex(start, start + table.num_rows)
+    # Arrow-backed strings, no copy: `to_typed` hands them straight back to pyarrow compute.
+    return pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), index=index)
+                         for name in names}, index=index)
+
+
+def _csv_error(path: Path, detail: str, n_columns: int) -> UserError:
+    """A UserError for a CSV pyarrow could not read, with the line found by a slow rescan."""
+    if "UTF8" in detail or "UTF-8" in detail:
+        return _utf8_error(path)
+    if "columns" in detail:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            rows = csv.reader(handle)
+            for fields in rows:
+                if len(fields) not in (n_columns, 0):
+                    line = rows.line_num
+                    return UserError(f"CSV line {line} has {len(fields)} field{'s' * (len(fields) != 1)}, "
+                                     f"the header has {n_columns}", where=f"{path}:{line}",
+                                     hint="write one field per column (the spec's missing token for a "
+                                          "missing value); quote fields that contain commas")
+    return UserError(f"cannot parse the CSV: {detail}", where=str(path),
+                     hint="every line needs as many fields as the header; quote fields containing commas")
 
 
 def _iter_parquet(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
@@ -176,9 +231,11 @@ def _iter_parquet(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator
     start = 0
     batches = handle.iter_batches(batch_size=chunk_rows) if chunk_rows else [handle.read()]
     for batch in batches:
-        frame = pd.DataFrame({col.name: _arrow_to_text(batch.column(col.name), col)
-                              for col in spec.columns})
-        frame.index = pd.RangeIndex(start, start + len(frame))
+        index = pd.RangeIndex(start, start + batch.num_rows)
+        # object dtype keeps None (a Parquet null) as None; pandas would infer str and make it NaN.
+        frame = pd.DataFrame({col.name: pd.Series(_arrow_to_text(batch.column(col.name), col),
+                                                  index=index, dtype=object) for col in spec.columns},
+                             index=index)
         start += len(frame)
         yield frame
 
@@ -200,6 +257,12 @@ def _arrow_to_text(array: pa.Array | pa.ChunkedArray, column: ir.Column) -> np.n
 
 # ---- typing --------------------------------------------------------------------------
 def _as_arrow(cells: pd.Series) -> pa.Array:
+    """The cells as an arrow string array; zero-copy for the arrow-backed strings read_csv makes."""
+    if hasattr(cells.array, "__arrow_array__"):
+        array = pa.array(cells.array)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        return array if array.type == pa.string() else pc.cast(array, pa.string())
     values = cells.to_numpy(dtype=object, na_value=None)
     return pa.array(values, type=pa.string(), from_pandas=True)
 

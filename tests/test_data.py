@@ -133,13 +133,26 @@ def test_unreadable_files(tmp_path, spec):
     bad.write_bytes(HEADER.encode() + b"\n1,1,1,l\xe9w,Y,1\n")
     with pytest.raises(UserError, match="not UTF-8"):
         data.read_raw(bad, spec)
-    with pytest.raises(UserError, match="fewer fields") as err:
-        data.read_raw(write(tmp_path, f"{HEADER}\n1,1,1,low,Y,1\n2,1,1\n"), spec)
-    assert err.value.where.endswith(":3")
-    with pytest.raises(UserError, match="cannot parse"):
-        data.read_raw(write(tmp_path, f"{HEADER}\n1,1,1,low,Y,1,9,9\n"), spec)
+    with pytest.raises(UserError, match="CSV line 3 has 3 fields, the header has 6") as err:
+        data.read_raw(write(tmp_path, f"{HEADER}\n1,1,1,low,Y,1\n2,1,1\n", name="short.csv"), spec)
+    assert err.value.where.endswith("short.csv:3")
+    with pytest.raises(UserError, match="CSV line 5 has 8 fields"):
+        data.read_raw(write(tmp_path, f"{HEADER}\n1,1,1,low,Y,1\n\"a\nb\",1,1,low,Y,1\n1,1,1,low,Y,1,9,9\n"),
+                      spec)
+    late = tmp_path / "late.csv"
+    late.write_bytes(HEADER.encode() + b"\n" + b"1,1,1,low,Y,1\n" * 3 + b"2,1,1,l\xe9w,Y,1\n")
+    with pytest.raises(UserError, match="line 5 has byte 0xe9") as err:
+        data.read_raw(late, spec)
+    assert err.value.where.endswith("late.csv:5")
     with pytest.raises(UserError, match="Parquet"):
         data.read_raw(write(tmp_path, "not parquet", name="x.parquet"), spec)
+
+
+def test_header_only_file_has_no_rows(tmp_path, spec):
+    for name in ("a.csv", "b.csv"):
+        raw = data.read_raw(write(tmp_path, HEADER + ("\n" if name == "a.csv" else ""), name=name), spec)
+        assert raw.shape == (0, 6) and list(raw.columns) == list(spec.column_names)
+        assert len(data.to_typed(raw, spec)) == 0
 
 
 def test_chunks_cover_the_file_in_order(tmp_path, spec):
@@ -155,7 +168,8 @@ def test_chunks_cover_the_file_in_order(tmp_path, spec):
 
 def test_parquet_reads_like_csv(tmp_path, spec):
     frame = pd.DataFrame({"id": [1, 2, 3], "score": [12.5, None, 7.0], "dose": [3.0, None, 10.0],
-                          "grade": ["low", None, "high"], "flag": ["Y", None, "N"], "sick": [False, True, True]})
+                          "grade": ["low", None, "high"], "flag": ["Y", None, "N"],
+                          "sick": [False, True, True]})
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     raw = data.read_raw(path, spec)

@@ -66,6 +66,9 @@ def validate(
         if violations.exists() and not force:
             raise UserError(f"violations file already exists: {violations}", where=str(violations),
                             hint="pass --force to overwrite it, or choose another path")
+        if violations.exists() and data_path.exists() and violations.samefile(data_path):
+            raise UserError(f"--violations would overwrite the data file: {violations}",
+                            where=str(violations), hint="choose another path, e.g. violations.csv")
         if not violations.parent.is_dir():
             raise UserError(f"folder of the violations file does not exist: {violations.parent}",
                             where=str(violations), hint="create the folder first")
@@ -93,7 +96,8 @@ def validate(
             writer.discard()
     result = _summary(tally, data_path, csv_lines, violations)
     if format is Format.json:
-        console.print(json.dumps(result, indent=2), markup=False, soft_wrap=True)
+        # Plain write: rich would replace ":name:" emoji codes inside cell values.
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         _print_text(result)
     raise typer.Exit(EXIT_OK if tally.ok else EXIT_FINDINGS)
@@ -229,7 +233,8 @@ def _print_text(result: dict[str, Any]) -> None:
             continue
         where = f" ({check['location']})" if check["location"] else ""
         out.print(f"FAIL {check['name']}{where}: {check['failed']:,} of {check['applicable']:,} rows "
-                  f"({_share(check['failed_share'])}) fail: {check['check']}", style="bold red", markup=False)
+                  f"({_share(check['failed_share'])}) fail: {check['check']}", style="bold red",
+                  markup=False, emoji=False)
         _print_examples(check)
     soft = [c for c in result["checks"] if c["severity"] == "soft"]
     for check in soft:
@@ -237,7 +242,7 @@ def _print_text(result: dict[str, Any]) -> None:
         status, style = ("ok  ", "green") if check["ok"] else ("FAIL", "bold red")
         out.print(f"{status} {check['name']}{where}: observed {_share(check['observed_share'])} of "
                   f"{check['applicable']:,} applicable rows, declared mostly {check['mostly']:.2%}: "
-                  f"{check['check']}", style=style, markup=False)
+                  f"{check['check']}", style=style, markup=False, emoji=False)
         if not check["ok"]:
             _print_examples(check)
     summary = result["summary"]
@@ -247,9 +252,9 @@ def _print_text(result: dict[str, Any]) -> None:
     out.print(f"{result['data']}: {result['rows']:,} rows, {result['rows_passing_hard_checks']:,} pass every "
               f"hard check; {len(hard) - failing_hard} of {len(hard)} hard checks pass, "
               f"{len(soft) - len(summary['soft_unmet'])} of {len(soft)} soft expectations met",
-              style="bold green" if result["ok"] else "bold red", markup=False)
+              style="bold green" if result["ok"] else "bold red", markup=False, emoji=False)
     if summary["violations_file"]:
-        out.print(f"wrote {summary['violations_file']}", markup=False)
+        out.print(f"wrote {summary['violations_file']}", markup=False, emoji=False)
     sys.stdout.flush()
 
 
@@ -257,7 +262,7 @@ def _print_examples(check: dict[str, Any]) -> None:
     for example in check["examples"]:
         line = f", line {example['line']}" if example["line"] is not None else ""
         values = ", ".join(f"{c}={_text(v)}" for c, v in example["values"].items())
-        console.print(f"    row {example['row']}{line}: {values}", markup=False)
+        console.print(f"    row {example['row']}{line}: {values}", markup=False, emoji=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,179 @@
+"""Speed and memory of the rule checker and `synspec validate`.
+
+Usage (from the repository root):
+    python -m benchmarks.bench_validate [--rows 1000000] [--reference-rows 20000] [--repeat 3]
+    python -m benchmarks.bench_validate --big [--big-gb 2.0]
+
+1. Throughput: a table shaped like specs/diabetes.synspec (its 9 columns, its 7 rules, values
+   drawn from the spec's own levels, ranges and frequencies; seeded) with --rows rows. Times
+   `to_typed` (parsing), `Checker.run` (every column check and rule) and the rules alone, and
+   reports row-rule evaluations per second. The per-row reference evaluator runs in the same
+   process on the first --reference-rows rows only; its rate is extrapolated to the full table
+   (it is linear in rows) and the ratio printed.
+2. --big: writes a CSV of about --big-gb GB into benchmarks/_data/ (git-ignored), runs
+   `synspec validate` on it in a child process, reports wall time and the child's peak RSS,
+   and deletes the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synspec import data, ir
+from synspec.passes import check_file
+from synspec.targets import reference_checker
+from synspec.targets.checker import compile_checker, compile_expr
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "specs" / "diabetes.synspec"
+BIG_DIR = ROOT / "benchmarks" / "_data"
+
+
+def synthetic_raw(spec: ir.Spec, rows: int, seed: int = 0) -> pd.DataFrame:
+    """Rows shaped like the spec: levels by frequency, numbers uniform in range with the spec's places."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, np.ndarray] = {}
+    for column in spec.columns:
+        if column.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN):
+            levels = [level for level, _ in column.frequencies] or list(column.levels)
+            shares = np.array([share for _, share in column.frequencies] or [1.0] * len(levels))
+            columns[column.name] = np.asarray(levels, dtype=object)[
+                rng.choice(len(levels), size=rows, p=shares / shares.sum())]
+        else:
+            low, high = column.low or 0.0, column.high or 100.0
+            values = rng.uniform(low, high, size=rows)
+            if column.kind is ir.ColumnKind.INTEGER:
+                text = np.round(values).astype(np.int64).astype(str)
+            else:
+                text = np.char.mod(f"%.{column.places}f", values)
+            columns[column.name] = text.astype(object)
+    # dtype "str": the arrow-backed strings `read_raw` returns, so parsing is timed on real input.
+    return pd.DataFrame({name: pd.Series(values, dtype="str") for name, values in columns.items()})
+
+
+def best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def throughput(rows: int, reference_rows: int, repeat: int) -> None:
+    spec = check_file(SPEC).spec
+    assert spec is not None
+    raw = synthetic_raw(spec, rows)
+    typed = data.to_typed(raw, spec)
+    checker = compile_checker(spec)
+    rules = [compile_expr(spec, rule.expr) for rule in spec.rules]
+    n_rules, n_checks = len(spec.rules), len(checker.checks)
+
+    t_parse = best_of(lambda: data.to_typed(raw, spec), repeat)
+    t_run = best_of(lambda: checker.run(typed), repeat)
+    t_rules = best_of(lambda: [fn(typed) for fn in rules], repeat)
+
+    sub = data.to_typed(raw.iloc[:reference_rows], spec)
+    start = time.perf_counter()
+    reference_checker.check_rules(sub, spec)
+    t_ref_sub = time.perf_counter() - start
+    ref_rate = reference_rows * n_rules / t_ref_sub
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"numpy {np.__version__}, pandas {pd.__version__}")
+    print(f"table: {rows:,} rows shaped like {SPEC.name}: {n_rules} rules, {n_checks} checks in all "
+          f"(best of {repeat})")
+    print(f"parse (to_typed):            {t_parse:8.3f} s  {rows / t_parse / 1e6:8.2f} M rows/s")
+    print(f"rules only:                  {t_rules:8.3f} s  "
+          f"{rows * n_rules / t_rules / 1e6:8.2f} M row-rule evaluations/s")
+    print(f"Checker.run (all checks):    {t_run:8.3f} s  "
+          f"{rows * n_checks / t_run / 1e6:8.2f} M row-check evaluations/s")
+    print(f"reference (per row, {reference_rows:,} rows, extrapolated): {ref_rate / 1e6:8.3f} M row-rule "
+          f"evaluations/s -> {rows * n_rules / ref_rate:.1f} s for the full table")
+    print(f"ratio vectorised/reference (rules only): {(rows * n_rules / t_rules) / ref_rate:,.0f}x")
+
+
+def big(gigabytes: float, chunk_size: int) -> None:
+    spec = check_file(SPEC).spec
+    assert spec is not None
+    BIG_DIR.mkdir(parents=True, exist_ok=True)
+    path = BIG_DIR / "big_diabetes.csv"
+    target = int(gigabytes * 1e9)
+    try:
+        start = time.perf_counter()
+        block = synthetic_raw(spec, 500_000, seed=1).to_csv(index=False, lineterminator="\n")
+        header, _, body = block.partition("\n")
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(header + "\n")
+            written, rows = len(header) + 1, 0
+            while written < target:
+                handle.write(body)
+                written += len(body)
+                rows += 500_000
+        print(f"wrote {path.relative_to(ROOT)}: {written / 1e9:.2f} GB, {rows:,} rows "
+              f"in {time.perf_counter() - start:.0f} s")
+        command = [sys.executable, "-m", "synspec", "validate", str(path), "--spec", str(SPEC),
+                   "--chunk-size", str(chunk_size)]
+        start = time.perf_counter()
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+            peak_kb = 0
+            while child.poll() is None:
+                peak_kb = max(peak_kb, _peak_rss_kb(child.pid))
+                time.sleep(0.05)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        wall = time.perf_counter() - start
+        peak_mb = peak_kb / 1024
+        print(f"synspec validate --chunk-size {chunk_size}: exit {child.returncode}, {wall:.0f} s, "
+              f"{written / 1e6 / wall:.0f} MB/s, peak RSS {peak_mb:.0f} MB")
+        print(stdout.strip().splitlines()[-1] if stdout.strip() else stderr[-2000:])
+    finally:
+        if path.exists():
+            path.unlink()
+        if BIG_DIR.exists() and not any(BIG_DIR.iterdir()):
+            shutil.rmtree(BIG_DIR)
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """The child's own peak RSS so far (VmHWM). Not getrusage(RUSAGE_CHILDREN): a forked child
+    is charged the parent's pages until it execs, which here would count the benchmark's own
+    million-row frames."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reference-rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--big", action="store_true", help="also validate a generated ~2 GB CSV")
+    parser.add_argument("--big-gb", type=float, default=2.0)
+    parser.add_argument("--chunk-size", type=int, default=200_000)
+    args = parser.parse_args()
+    throughput(args.rows, args.reference_rows, args.repeat)
+    if args.big:
+        big(args.big_gb, args.chunk_size)
+
+
+if __name__ == "__main__":
+    main()
