@@ -64,7 +64,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
             index = 0
             stats_before = (gen.decoder.stats.tokens, gen.decoder.stats.steps) if engine == "llguidance" else None
             t0 = time.perf_counter()
-            while accepted < want:
+            while accepted < want and generated < 20 * want:
                 fixed = (seeding.draw_batch(spec, seeded, batch, 0, index) if seeded
                          else [{} for _ in range(batch)])
                 texts = gen.generate_batch(prompt, ids, fixed, temperature=temperature,
@@ -100,7 +100,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
             free_tps = (plain.stats.tokens - before) / u_elapsed
             lines.append(
                 f"| {name} | {engine} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
-                f"{first_row_s:.2f} | {constrained_tps:.0f} | {free_tps:.0f} | "
+                f"{first_row_s if first_row_s is not None else float('nan'):.2f} | {constrained_tps:.0f} | {free_tps:.0f} | "
                 f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
                 f"{_peak_rss_mb():.0f} |")
             print(lines[-1], flush=True)

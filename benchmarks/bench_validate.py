@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--big", action="store_true", help="also validate a generated ~2 GB CSV")
     parser.add_argument("--big-gb", type=float, default=2.0)
-    parser.add_argument("--chunk-size", type=int, default=200_000)
+    parser.add_argument("--chunk-size", type=int, default=100_000)
     args = parser.parse_args()
     throughput(args.rows, args.reference_rows, args.repeat)
     if args.big:

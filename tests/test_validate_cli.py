@@ -172,3 +172,14 @@ def test_cell_text_is_printed_literally(tmp_path, spec, capsys):
     code, out, _ = run(capsys, write(tmp_path, text), "--spec", spec, "--format", "json")
     examples = {c["name"]: c for c in json.loads(out)["checks"]}["grade.level"]["examples"]
     assert examples[0]["values"] == {"grade": "[bold]:smile:[/bold]"}
+
+
+def test_subprocess_pipe_output_is_plain(tmp_path, spec):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "synspec", "validate", str(write(tmp_path, BAD)),
+                           "--spec", str(spec)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "\x1b[" not in done.stdout and "FAIL high_score_sick" in done.stdout
+    assert done.stderr == ""

@@ -43,7 +43,7 @@ def validate(
                                            help="Write one CSV line per (row, check) failure."),
     max_examples: int = typer.Option(5, "--max-examples", metavar="K",
                                      help="Example rows shown per failing check."),
-    chunk_size: int = typer.Option(200_000, "--chunk-size", metavar="N",
+    chunk_size: int = typer.Option(100_000, "--chunk-size", metavar="N",
                                    help="Rows read at a time (bounds memory)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --violations file."),
 ) -> None:
