@@ -40,10 +40,11 @@ def _peak_rss_mb() -> float:
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str], dtype: str,
                temperature: float) -> list[str]:
+    from synspec.targets.prompt import render_prompt
+
     from synspec.cli.common import load_spec
     from synspec.generate import pipeline, seeding
     from synspec.generate.model import load_cached
-    from synspec.targets.prompt import render_prompt
 
     spec = load_spec(ROOT / "specs" / f"{name}.synspec")
     start = time.perf_counter()
@@ -62,7 +63,8 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
             accepted = generated = tokens = 0
             first_row_s = None
             index = 0
-            stats_before = (gen.decoder.stats.tokens, gen.decoder.stats.steps) if engine == "llguidance" else None
+            own_loop = engine == "llguidance"
+            stats_before = (gen.decoder.stats.tokens, gen.decoder.stats.steps) if own_loop else None
             t0 = time.perf_counter()
             while accepted < want and generated < 20 * want:
                 fixed = (seeding.draw_batch(spec, seeded, batch, 0, index) if seeded
@@ -79,7 +81,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
                 if first_row_s is None and accepted:
                     first_row_s = time.perf_counter() - t0
             elapsed = time.perf_counter() - t0
-            if engine == "llguidance":
+            if own_loop:
                 tokens = gen.decoder.stats.tokens - stats_before[0]
                 steps = gen.decoder.stats.steps - stats_before[1]
             else:
@@ -100,7 +102,8 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
             free_tps = (plain.stats.tokens - before) / u_elapsed
             lines.append(
                 f"| {name} | {engine} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
-                f"{first_row_s if first_row_s is not None else float('nan'):.2f} | {constrained_tps:.0f} | {free_tps:.0f} | "
+                f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
+                f"{constrained_tps:.0f} | {free_tps:.0f} | "
                 f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
                 f"{_peak_rss_mb():.0f} |")
             print(lines[-1], flush=True)

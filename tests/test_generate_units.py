@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +18,6 @@ from synspec.cli.common import UserError
 from synspec.generate import decode, manifest, model, pipeline, seeding
 from synspec.generate.sink import Sink, output_format
 from synspec.passes import check_file, check_text
-
-from conftest import SPECS
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SPECS, real_csv
 
 from synspec.cli import main
 from synspec.passes import check_file
-
-from conftest import ROOT, SPECS, real_csv
 
 pytestmark = pytest.mark.model
 

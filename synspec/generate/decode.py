@@ -112,8 +112,8 @@ class Decoder:
     def decode(self, prompt_ids: list[int], grammars: list[str] | None, *, batch: int | None = None,
                temperature: float = 1.0, seed: int = 0, max_new_tokens: int = 128) -> list[Decoded]:
         """One text per grammar (or `batch` unconstrained texts when grammars is None)."""
-        import torch
         import llguidance.torch as llt
+        import torch
 
         n = len(grammars) if grammars is not None else int(batch or 1)
         matchers = [self.matcher(g) for g in grammars] if grammars is not None else None
@@ -128,6 +128,7 @@ class Decoder:
         complete = [False] * n
         active = list(range(n))  # sequence index of each row still in the batch
         model = self.loaded.model
+        device = self.loaded.device
         stats = self.stats
         stats.sequences += n
         for _step in range(max_new_tokens):
@@ -179,8 +180,8 @@ class Decoder:
                 picked = picked[keep]
                 active = [active[r] for r in keep]
             with torch.inference_mode():
-                out = model(input_ids=picked.view(-1, 1).to(self.loaded.device), past_key_values=cache,
-                            use_cache=True, cache_position=torch.tensor([position], device=self.loaded.device))
+                out = model(input_ids=picked.view(-1, 1).to(device), past_key_values=cache, use_cache=True,
+                            cache_position=torch.tensor([position], device=device))
             position += 1
             logits = out.logits[:, -1, :].float()
             stats.forward_s += time.perf_counter() - t3

@@ -18,10 +18,11 @@ import hashlib
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class Progress:
 @dataclass
 class _Counts:
     generated: int = 0
-    accepted: int = 0
+    rejected_rows: int = 0  # rows dropped; one row may fail several rules
     rejected: Counter = field(default_factory=Counter)
 
 
@@ -314,7 +315,7 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
         sink.open_resume(state["rows"], state["bytes"])
         batch_index = state["next_batch"]
         counts.generated = saved["counts"]["generated"]
-        counts.accepted = state["rows"]
+        counts.rejected_rows = saved["counts"]["rejected"]
         counts.rejected.update(saved["counts"]["rejected_per_rule"])
         timings["previous_runs_s"] = saved["timings"].get("total_s", 0.0)
     else:
@@ -328,7 +329,8 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
         manifest["progress"] = {"rows": sink.rows, "bytes": sink.bytes, "next_batch": batch_index}
         manifest["counts"] = {
             "requested": config.n, "generated": counts.generated, "accepted": sink.rows,
-            "rejected": sum(counts.rejected.values()), "rejected_per_rule": dict(sorted(counts.rejected.items())),
+            "rejected": counts.rejected_rows,
+            "rejected_per_rule": dict(sorted(counts.rejected.items())),
         }
         manifest["yield"] = round(sink.rows / counts.generated, 4) if counts.generated else None
         elapsed = time.perf_counter() - started
@@ -359,6 +361,7 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
         counts.rejected.update(reasons)
         accepted = [r for r in rows if r is not None]
         counts.generated += len(texts)
+        counts.rejected_rows += len(texts) - len(accepted)
         need = config.n - sink.rows
         # Key columns were numbered by position among parsed rows; renumber the kept ones.
         keep = accepted[:need]
@@ -376,7 +379,8 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
     sink.publish()
     starving = None
     if status == "starved":
-        starving = max(counts.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0] if counts.rejected else None
+        if counts.rejected:
+            starving = max(counts.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
         manifest["starving_rule"] = starving
         mf.save(sink.manifest_path, manifest)
     return RunResult(status, sink.rows, counts.generated, dict(counts.rejected), starving, manifest,

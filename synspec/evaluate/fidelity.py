@@ -1,0 +1,154 @@
+"""Fidelity: how closely a synthetic table's distributions follow the real table's.
+
+Per column: KS statistic and Wasserstein distance (`scipy.stats.ks_2samp`,
+`scipy.stats.wasserstein_distance`; the latter also divided by the real IQR) for numerics,
+total variation distance of level shares for categoricals and booleans, and the difference of
+missing rates. Pairs: Pearson/Spearman correlation-matrix differences (`pandas.DataFrame.corr`),
+Cramér's V differences (`scipy.stats.contingency.association`), and the TVD of joint
+distributions of column pairs the spec's rules link. Detection: cross-validated AUC of a
+classifier telling real from synthetic rows (`sklearn.model_selection.cross_val_score`).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats.contingency import association
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from synspec import ir
+from synspec.evaluate.encode import feature_columns, model_matrix
+
+
+def _shares(values: pd.Series, levels: list[Any]) -> np.ndarray:
+    present = values.dropna()
+    if present.empty:
+        return np.zeros(len(levels))
+    counts = present.value_counts()
+    return np.array([counts.get(level, 0) for level in levels], dtype=float) / len(present)
+
+
+def tvd(real: pd.Series, synthetic: pd.Series) -> float:
+    """Total variation distance of the present values' shares: 0 identical, 1 disjoint."""
+    levels = sorted(set(real.dropna().unique()) | set(synthetic.dropna().unique()), key=str)
+    if not levels:
+        return 0.0
+    return float(0.5 * np.abs(_shares(real, levels) - _shares(synthetic, levels)).sum())
+
+
+def column_fidelity(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per generated column: kind, missing-rate difference and the distribution distance."""
+    out: dict[str, dict[str, Any]] = {}
+    for column in feature_columns(spec):
+        r, s = real[column.name], synthetic[column.name]
+        entry: dict[str, Any] = {
+            "kind": column.kind.value,
+            "missing_real": float(r.isna().mean()), "missing_synthetic": float(s.isna().mean()),
+        }
+        entry["missing_diff"] = abs(entry["missing_real"] - entry["missing_synthetic"])
+        if column.is_numeric:
+            rv, sv = r.dropna().to_numpy(float), s.dropna().to_numpy(float)
+            if rv.size and sv.size:
+                q1, q3 = np.percentile(rv, [25, 75])
+                iqr = float(q3 - q1) or float(rv.max() - rv.min()) or 1.0
+                entry["ks"] = float(ks_2samp(rv, sv).statistic)
+                entry["wasserstein"] = float(wasserstein_distance(rv, sv))
+                entry["wasserstein_iqr"] = entry["wasserstein"] / iqr
+            else:
+                entry["ks"] = entry["wasserstein"] = entry["wasserstein_iqr"] = None
+        else:
+            entry["tvd"] = tvd(r, s)
+        out[column.name] = entry
+    return out
+
+
+def _upper(matrix: pd.DataFrame) -> np.ndarray:
+    values = matrix.to_numpy(dtype=float)
+    return values[np.triu_indices_from(values, k=1)]
+
+
+def correlation_diffs(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """Mean and max absolute differences of the correlation and Cramér's V matrices."""
+    numeric = [c.name for c in feature_columns(spec) if c.kind is not ir.ColumnKind.CATEGORICAL]
+    out: dict[str, Any] = {"numeric_columns": numeric}
+    for method in ("pearson", "spearman"):
+        if len(numeric) < 2:
+            out[method] = None
+            continue
+        rc = real[numeric].astype(float).corr(method=method)
+        sc = synthetic[numeric].astype(float).corr(method=method)
+        # A constant column has no correlation (NaN); count it as 0 so the difference stays defined.
+        diff = np.abs(np.nan_to_num(_upper(rc)) - np.nan_to_num(_upper(sc)))
+        out[method] = {"mean_abs_diff": float(diff.mean()), "max_abs_diff": float(diff.max()),
+                       "real": rc.fillna(0).round(4).to_numpy().tolist(),
+                       "synthetic": sc.fillna(0).round(4).to_numpy().tolist()}
+    categorical = [c.name for c in feature_columns(spec) if c.kind is ir.ColumnKind.CATEGORICAL]
+    out["categorical_columns"] = categorical
+    pairs = list(combinations(categorical, 2))
+    if pairs:
+        diffs = {f"{a}~{b}": abs(cramers_v(real[a], real[b]) - cramers_v(synthetic[a], synthetic[b]))
+                 for a, b in pairs}
+        out["cramers_v"] = {"mean_abs_diff": float(np.mean(list(diffs.values()))),
+                            "max_abs_diff": float(max(diffs.values())), "pairs": diffs}
+    else:
+        out["cramers_v"] = None
+    return out
+
+
+def cramers_v(a: pd.Series, b: pd.Series) -> float:
+    """Cramér's V of two categorical columns over rows where both are present (0 when undefined)."""
+    both = a.notna() & b.notna()
+    table = pd.crosstab(a[both], b[both]).to_numpy()
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        return 0.0
+    return float(association(table, method="cramer"))
+
+
+def _binned(column: ir.Column, real: pd.Series, values: pd.Series) -> pd.Series:
+    """Numerics cut at the real deciles; other columns as their text; missing as its own cell."""
+    if column.is_numeric:
+        edges = np.unique(np.nanpercentile(real.to_numpy(float), np.linspace(0, 100, 11)))
+        codes = np.searchsorted(edges[1:-1], values.to_numpy(float), side="right").astype(object)
+        codes[values.isna().to_numpy()] = "<missing>"
+        return pd.Series(codes.astype(str), index=values.index)
+    return values.astype(object).where(values.notna(), "<missing>").astype(str)
+
+
+def rule_pair_tvd(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
+    """TVD of the joint (binned) distribution of every column pair a rule links."""
+    pairs: list[tuple[str, str]] = []
+    for rule in spec.rules:
+        names = [c for c in rule.columns if not spec.column(c).is_key]
+        pairs.extend(p for p in combinations(names, 2) if p not in pairs and p[::-1] not in pairs)
+    out: dict[str, float] = {}
+    for a, b in pairs:
+        ca, cb = spec.column(a), spec.column(b)
+        jr = _binned(ca, real[a], real[a]) + "|" + _binned(cb, real[b], real[b])
+        js = _binned(ca, real[a], synthetic[a]) + "|" + _binned(cb, real[b], synthetic[b])
+        out[f"{a}~{b}"] = tvd(jr, js)
+    return out
+
+
+def detection_auc(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame, seed: int,
+                  max_rows: int = 10_000) -> float | None:
+    """5-fold cross-validated AUC of gradient boosting telling real rows from synthetic ones.
+
+    Both classes are subsampled to the same size (at most `max_rows`) so that 0.5 means
+    indistinguishable whatever the table sizes.
+    """
+    rng = np.random.default_rng(seed)
+    n = min(len(real), len(synthetic), max_rows)
+    if n < 10:
+        return None
+    r = real.iloc[rng.choice(len(real), n, replace=False)]
+    s = synthetic.iloc[rng.choice(len(synthetic), n, replace=False)]
+    x = np.vstack([model_matrix(spec, r), model_matrix(spec, s)])
+    y = np.r_[np.zeros(n), np.ones(n)]
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return float(np.mean(cross_val_score(model, x, y, cv=folds, scoring="roc_auc")))

@@ -1,0 +1,141 @@
+"""Prompt text for the four styles: FEATDESC, STATGUIDE, CLIN_RULE and SEED_EX.
+
+Every prompt is a pure function of the spec (and, for SEED_EX, the example rows): same input,
+same bytes. Every prompt ends with the exact row format the grammar enforces (column order,
+separator, quoting, missing token), so model and grammar agree. Numbers that describe the
+data (ranges, means, spreads, quantiles) are rounded to two significant figures, ranges
+outwards: a table's minimum or maximum is usually one person's value, and a rounded figure
+cannot single anyone out. Only SEED_EX puts real rows into the prompt.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from synspec import ir
+from synspec.targets import row_format as rf
+from synspec.targets.grammar import generation_order
+
+STYLES = ("featdesc", "statguide", "clin_rule", "seed_ex")
+
+
+def rounded(value: float, direction: str = "nearest", digits: int = 2) -> str:
+    """`value` to `digits` significant figures ('down'/'up' round outwards for ranges)."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    step = 10 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    fn = {"down": math.floor, "up": math.ceil}.get(direction, round)
+    result = fn(value / step) * step
+    text = f"{result:.{max(0, -math.floor(math.log10(step)))}f}" if step < 1 else f"{result:.0f}"
+    # 0.080 reads as three significant figures: drop trailing zeros after the point.
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _kind_text(column: ir.Column) -> str:
+    if column.kind is ir.ColumnKind.INTEGER:
+        return "whole number"
+    if column.kind is ir.ColumnKind.DECIMAL:
+        return f"number with exactly {column.places} decimal place{'s' * (column.places != 1)}"
+    if column.kind is ir.ColumnKind.BOOLEAN:
+        return f"yes/no, written {column.true_token} for yes and {column.false_token} for no"
+    return "one of the levels " + ", ".join(rf.quote(v) for v in column.levels)
+
+
+def _definition(column: ir.Column) -> str:
+    parts = [f"- {column.name}: {_kind_text(column)}"]
+    if column.unit:
+        parts.append(f"in {column.unit}")
+    if column.is_numeric and column.low is not None and column.high is not None:
+        parts.append(f"roughly between {rounded(column.low, 'down')} and {rounded(column.high, 'up')}")
+    text = ", ".join(parts) + "."
+    if column.description:
+        text += f" {column.description}"
+    if column.may_be_missing:
+        text += f" May be missing (write {rf.MISSING})."
+    return text
+
+
+def _definitions(spec: ir.Spec) -> list[str]:
+    head = [f"Dataset: {spec.name}."]
+    if spec.description:
+        head.append(spec.description)
+    return head + ["", "Columns:"] + [_definition(spec.column(n)) for n in generation_order(spec)]
+
+
+def _share(share: float) -> str:
+    return "under 0.1%" if 0 < share < 0.0005 else f"{share * 100:.1f}%"
+
+
+def _statistics(spec: ir.Spec) -> list[str]:
+    lines = ["", "Statistics to follow across the rows you write:"]
+    for name in generation_order(spec):
+        column = spec.column(name)
+        facts = []
+        if column.mean is not None:
+            facts.append(f"average about {rounded(column.mean)}")
+        if column.sd is not None:
+            facts.append(f"typical spread (standard deviation) about {rounded(column.sd)}")
+        for pct, value in column.quantiles:
+            facts.append(f"{pct:g}% of values below about {rounded(value)}")
+        if column.frequencies:
+            facts.append("; ".join(f"{rf.quote(level) if column.kind is ir.ColumnKind.CATEGORICAL else level} "
+                                   f"in {_share(share)} of rows" for level, share in column.frequencies))
+        if column.may_be_missing and column.missing_rate:
+            facts.append(f"missing in {column.missing_rate * 100:.1f}% of rows")
+        if facts:
+            lines.append(f"- {name}: " + ", ".join(facts) + ".")
+    for corr in spec.correlations:
+        strength = "strongly" if abs(corr.value) >= 0.5 else ("moderately" if abs(corr.value) >= 0.3 else "weakly")
+        sense = "together" if corr.value > 0 else "in opposite directions"
+        lines.append(f"- {corr.left} and {corr.right} move {strength} {sense} (correlation {corr.value:.2f}).")
+    return lines
+
+
+def _rules(spec: ir.Spec) -> list[str]:
+    lines = ["", "Clinical rules every row must respect:"]
+    for rule in spec.hard_rules:
+        lines.append(f"- {rule.message or rule.text} ({rule.text})")
+    if spec.soft_rules:
+        lines += ["", "Clinical patterns most rows follow:"]
+        for rule in spec.soft_rules:
+            lines.append(f"- {rule.message or rule.text} ({rule.text}; in at least {rule.mostly * 100:g}% of rows)")
+    return lines
+
+
+def row_format_text(spec: ir.Spec) -> list[str]:
+    """The exact row format, as the grammar enforces it."""
+    order = generation_order(spec)
+    return ["", "Row format: one row per line, the values in this order, separated by a comma, no spaces:",
+            "  " + ",".join(order),
+            "Levels are written in double quotes (a quote or backslash inside is escaped with a backslash); "
+            "numbers and yes/no tokens are written bare; decimals with exactly their declared places; "
+            f"a missing value is written {rf.MISSING} without quotes.",
+            ]
+
+
+def _examples(spec: ir.Spec, examples: Any) -> list[str]:
+    order = generation_order(spec)
+    lines = ["", f"Example rows ({len(examples)}):", "  " + ",".join(order)]
+    for record in examples.to_dict("records"):
+        lines.append("  " + rf.render_row(spec, {n: record.get(n) for n in order}))
+    return lines
+
+
+def render_prompt(spec: ir.Spec, style: str, examples: Any = None) -> str:
+    """The prompt text of `style` for `spec`; `examples` (raw rows, a DataFrame) for seed_ex."""
+    if style not in STYLES:
+        raise ValueError(f"unknown prompt style {style!r}; one of {', '.join(STYLES)}")
+    task = [f"Write realistic synthetic rows of the {spec.name} table. Invent new records; "
+            "never reproduce a real person."]
+    if style == "seed_ex":
+        if examples is None or len(examples) == 0:
+            raise ValueError("the seed_ex style needs example rows")
+        body = _definitions(spec) + _examples(spec, examples)
+    elif style == "featdesc":
+        body = _definitions(spec)
+    elif style == "statguide":
+        body = _definitions(spec) + _statistics(spec)
+    else:
+        body = _definitions(spec) + _rules(spec)
+    return "\n".join(task + [""] + body + row_format_text(spec)) + "\n"
