@@ -3,6 +3,8 @@
 Usage (from the repository root; one command, prints Markdown):
     python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
         [--rows 32] [--engines llguidance outlines] [--dtype float32]
+    python -m benchmarks.bench_generate --fidelity OUT.csv [OUT2.csv ...]
+        (fidelity of `synspec run` outputs against the real data, one table row per file)
 
 For each spec and batch size it generates `--rows` checked rows (at least one batch;
 batch 1 is capped at 8 rows) with the same code `synspec run` uses, then, in the same
@@ -40,11 +42,10 @@ def _peak_rss_mb() -> float:
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str], dtype: str,
                temperature: float) -> list[str]:
-    from synspec.targets.prompt import render_prompt
-
     from synspec.cli.common import load_spec
     from synspec.generate import pipeline, seeding
     from synspec.generate.model import load_cached
+    from synspec.targets.prompt import render_prompt
 
     spec = load_spec(ROOT / "specs" / f"{name}.synspec")
     start = time.perf_counter()
@@ -110,6 +111,59 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
     return lines
 
 
+def fidelity(paths: list[Path]) -> None:
+    """Distinct-row share, copies of prompt examples / real rows, per-column TVD and KS."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import ks_2samp
+
+    from synspec import data
+    from synspec.cli.common import load_spec
+    from synspec.generate import pipeline
+
+    data_dir = Path(os.environ.get("SYNSPEC_DATA", ROOT.parent / "shared" / "data"))
+    print("| output | spec | style | seeding | rows | distinct rows | copies of prompt examples | "
+          "exact real rows | mean TVD (categorical) | mean KS (numeric) | per column |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        manifest = json.loads(Path(f"{path}.manifest.json").read_text())
+        spec = load_spec(Path(manifest["spec"]["path"]))
+        cols = [c.name for c in spec.generated_columns]
+        synth = data.read_raw(path, spec)[cols]
+        real_raw = data.read_raw(data_dir / f"{spec.name}.csv", spec)
+        real = real_raw[cols]
+        distinct = len(synth.drop_duplicates()) / len(synth)
+        copies = "-"
+        if manifest.get("examples"):
+            config = pipeline.RunConfig(spec=spec, spec_path=Path(manifest["spec"]["path"]), n=1, out=path,
+                                        style=manifest["style"], examples=Path(manifest["examples"]["path"]),
+                                        seed=manifest["seed"])
+            shown = pipeline.load_examples(config)[cols]
+            copies = str(len(synth.merge(shown.drop_duplicates(), how="inner")))
+        exact = len(synth.merge(real.drop_duplicates(), how="inner"))
+        ts, rt = data.to_typed(synth, spec).frame, data.to_typed(real_raw, spec).frame
+        tvds, kss, parts = [], [], []
+        for column in spec.generated_columns:
+            a, b = ts[column.name], rt[column.name]
+            if column.is_numeric:
+                a, b = a.dropna(), b.dropna()
+                value = float(ks_2samp(a, b).statistic) if len(a) and len(b) else float("nan")
+                kss.append(value)
+                parts.append(f"{column.name} KS {value:.2f}")
+            else:
+                pa = a.astype(object).where(a.notna(), "<missing>").value_counts(normalize=True)
+                pb = b.astype(object).where(b.notna(), "<missing>").value_counts(normalize=True)
+                value = 0.5 * float(pd.concat([pa, pb], axis=1).fillna(0).diff(axis=1).abs().iloc[:, 1].sum())
+                tvds.append(value)
+                parts.append(f"{column.name} TVD {value:.2f}")
+        print(f"| {path.name} | {spec.name} | {manifest['style']} | "
+              f"{'yes' if manifest['seeded_columns'] else 'no'} | {len(synth)} | {distinct:.1%} | {copies} | "
+              f"{exact} | {np.mean(tvds) if tvds else float('nan'):.3f} | "
+              f"{np.mean(kss) if kss else float('nan'):.3f} | {'; '.join(parts)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", nargs="+", default=["diabetes", "stroke", "cirrhosis"])
@@ -118,7 +172,11 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["llguidance"], choices=["llguidance", "outlines"])
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
+    if args.fidelity:
+        fidelity(args.fidelity)
+        return
     import torch
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "

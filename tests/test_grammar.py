@@ -116,12 +116,17 @@ def sample(grammar_text: str, rnd: random.Random) -> str:
     return "".join(expand(s) for s in rnd.choice(rules["start"]))
 
 
+def _key_text(column, i: int) -> str:
+    """Key columns are numbered by synspec; any in-range number stands in for one here."""
+    return str(int(column.low or 0) + i)
+
+
 def _typed(spec, lines: list[str]):
     rows = []
     for line in lines:
         values = rf.parse_row(spec, line)
         rows.append({c.name: (values.get(c.name) if values.get(c.name) is not None else c.missing_token)
-                     if c.generated else "1" for c in spec.columns})
+                     if c.generated else _key_text(c, len(rows)) for c in spec.columns})
     raw = pd.DataFrame(rows, columns=list(spec.column_names), dtype=object)
     return data.to_typed(raw, spec)
 
@@ -215,3 +220,63 @@ def test_smollm2_rows_under_the_diabetes_grammar() -> None:
     lines = [generator(render_prompt(spec, "clin_rule"), max_new_tokens=80) for _ in range(3)]
     report = compile_checker(spec).run(_typed(spec, lines))
     assert report.row_ok.all(), lines
+
+
+ODD_SPEC = r'''dataset odd
+  key id
+
+column id: integer
+  range 1 to 1000000
+
+column kind: categorical
+  levels "a,b", "say \"hi\"", "back\\slash", "naïve é", plain
+
+column big: integer
+  range 0 to 1000000000
+
+column fine: decimal(4)
+  range -2.5 to 3.75
+  missing 0.1 as ""
+
+column flag: boolean Y/N
+
+column other: integer
+  range -50 to 50
+
+rule sum_rule: big + other > 0
+rule order_rule: big > other
+rule kind_flag: kind == plain -> flag
+rule neg_band: fine < -1 -> not flag and kind != "a,b"
+'''
+
+
+def test_odd_levels_wide_ranges_and_inexpressible_rules(tmp_path) -> None:
+    """Escaped levels, a [0, 1e9] range, 4 decimal places, negatives, and checked-after rules."""
+    import llguidance
+
+    path = tmp_path / "odd.synspec"
+    path.write_text(ODD_SPEC, encoding="utf-8")
+    spec = check_file(path).spec
+    g = gm.row_grammar(spec)
+    assert set(g.enforced) == {"kind_flag", "neg_band"}
+    assert "arithmetic" in g.checked_after["sum_rule"]
+    assert "two numeric columns" in g.checked_after["order_rule"]
+    assert g.n_chars < 3000
+    assert not llguidance.LLMatcher.validate_grammar_with_warnings(llguidance.grammar_from("lark", g.lark))[0]
+    parser = lark.Lark(g.lark, parser="lalr")
+    rnd = random.Random(5)
+    seen = set()
+    for _ in range(300):
+        values = rf.parse_row(spec, sample(g.lark, rnd))
+        seen.add(values["kind"])
+        if values["kind"] == "plain":
+            assert values["flag"] == "Y"
+        if values["fine"] is not None and float(values["fine"]) < -1:
+            assert values["flag"] == "N" and values["kind"] != "a,b"
+        assert -2.5 <= float(values["fine"] or 0) <= 3.75 and 0 <= int(values["big"]) <= 10**9
+    assert seen == set(spec.column("kind").levels)
+    ok = {"big": "1000000000", "fine": "-2.5", "kind": 'say "hi"', "flag": "N", "other": "-50"}
+    parser.parse(rf.render_row(spec, ok))
+    for col, bad in [("big", "1000000001"), ("fine", "-2.5001"), ("other", "51"), ("kind", "plain")]:
+        with pytest.raises(lark.exceptions.UnexpectedInput):
+            parser.parse(rf.render_row(spec, {**ok, col: bad}))

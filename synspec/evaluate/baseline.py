@@ -40,7 +40,7 @@ def _numeric(column: ir.Column, n: int, rng: np.random.Generator) -> np.ndarray:
     places = column.places if column.kind is ir.ColumnKind.DECIMAL and column.places is not None else 0
     rounded = np.round(np.clip(drawn, low, high), places)
     # Rounding can step outside the range by half a unit: step back inside it.
-    step = 10.0 ** -places
+    step = 10.0**-places
     if column.low is not None:
         rounded = np.where(rounded < column.low, rounded + step, rounded)
     if column.high is not None:

@@ -13,23 +13,26 @@ from synspec.data import TypedTable
 from synspec.targets.checker import compile_checker
 
 
-def failure_shares(spec: ir.Spec, tables: dict[str, TypedTable]) -> list[dict[str, Any]]:
-    """One row per check: name, kind, hard/soft, and per table the failing share of applicable rows."""
+def failure_shares(
+    spec: ir.Spec, tables: dict[str, TypedTable]
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Per check: name, kind, hard/soft and per table the failing share of applicable rows;
+    and per table the share of rows failing at least one hard rule or column constraint."""
     checker = compile_checker(spec)
     reports = {name: checker.run(table) for name, table in tables.items()}
     first = next(iter(reports.values()))
     rows: list[dict[str, Any]] = []
     for index, outcome in enumerate(first.outcomes):
-        row: dict[str, Any] = {"name": outcome.name, "kind": outcome.kind, "hard": outcome.hard,
-                               "description": outcome.description, "mostly": outcome.mostly}
+        row: dict[str, Any] = {
+            "name": outcome.name,
+            "kind": outcome.kind,
+            "hard": outcome.hard,
+            "description": outcome.description,
+            "mostly": outcome.mostly,
+        }
         for name, report in reports.items():
             other = report.outcomes[index]
             row[name] = other.n_failed / other.n_applicable if other.n_applicable else None
         rows.append(row)
-    return rows
-
-
-def hard_failure_rate(spec: ir.Spec, table: TypedTable) -> float:
-    """Share of rows failing at least one hard rule or column constraint."""
-    report = compile_checker(spec).run(table)
-    return float(1 - report.row_ok.mean()) if len(table) else 0.0
+    rates = {name: float(1 - r.row_ok.mean()) if len(r.row_ok) else 0.0 for name, r in reports.items()}
+    return rows, rates

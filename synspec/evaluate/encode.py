@@ -24,10 +24,6 @@ def feature_columns(spec: ir.Spec, exclude: tuple[str, ...] = ()) -> list[ir.Col
     return [c for c in spec.columns if not c.is_key and c.name not in exclude]
 
 
-def _levels(column: ir.Column) -> tuple[str, ...]:
-    return column.levels
-
-
 def model_matrix(spec: ir.Spec, frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> np.ndarray:
     """Model features of a typed frame (see the module docstring)."""
     parts: list[np.ndarray] = []
@@ -35,7 +31,7 @@ def model_matrix(spec: ir.Spec, frame: pd.DataFrame, exclude: tuple[str, ...] = 
         values = frame[column.name]
         if column.kind is ir.ColumnKind.CATEGORICAL:
             text = values.to_numpy(dtype=object)
-            parts.extend((text == level).astype(float) for level in _levels(column))
+            parts.extend((text == level).astype(float) for level in column.levels)
             parts.append(pd.isna(values).to_numpy().astype(float))
         else:
             parts.append(values.to_numpy(dtype=float))

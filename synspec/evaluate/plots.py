@@ -34,15 +34,24 @@ def column_overlay(column: ir.Column, frames: dict[str, pd.DataFrame]) -> str:
         pooled = np.concatenate([v for v in values.values() if v.size] or [np.zeros(1)])
         bins = np.histogram_bin_edges(pooled, bins=30)
         for label, v in values.items():
-            ax.hist(v, bins=bins, density=True, histtype="step", linewidth=1.5, label=label, color=COLOURS[label])
+            ax.hist(
+                v, bins=bins, density=True, histtype="step", linewidth=1.5, label=label, color=COLOURS[label]
+            )
     else:
         levels = sorted({x for f in frames.values() for x in f[column.name].dropna().unique()}, key=str)
         width = 0.8 / len(frames)
         for i, (label, f) in enumerate(frames.items()):
             shares = f[column.name].value_counts(normalize=True)
-            ax.bar(np.arange(len(levels)) + i * width, [shares.get(lv, 0) for lv in levels], width,
-                   label=label, color=COLOURS[label])
-        ax.set_xticks(np.arange(len(levels)) + 0.4 - width / 2, [str(lv) for lv in levels], rotation=30, fontsize=7)
+            ax.bar(
+                np.arange(len(levels)) + i * width,
+                [shares.get(lv, 0) for lv in levels],
+                width,
+                label=label,
+                color=COLOURS[label],
+            )
+        ax.set_xticks(
+            np.arange(len(levels)) + 0.4 - width / 2, [str(lv) for lv in levels], rotation=30, fontsize=7
+        )
     ax.set_title(column.name, fontsize=9)
     ax.legend(fontsize=6)
     return _uri(fig)
@@ -66,8 +75,13 @@ def rule_bars(rows: list[dict[str, Any]]) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.3 * max(len(shown), 3) + 1))
     height = 0.8 / 3
     for i, label in enumerate(COLOURS):
-        ax.barh(np.arange(len(shown)) + i * height, [r.get(label) or 0 for r in shown], height,
-                label=label, color=COLOURS[label])
+        ax.barh(
+            np.arange(len(shown)) + i * height,
+            [r.get(label) or 0 for r in shown],
+            height,
+            label=label,
+            color=COLOURS[label],
+        )
     ax.set_yticks(np.arange(len(shown)) + height, [r["name"] for r in shown], fontsize=7)
     ax.set_xlabel("failing share of applicable rows")
     ax.legend(fontsize=7)
@@ -76,8 +90,11 @@ def rule_bars(rows: list[dict[str, Any]]) -> str:
 
 def dcr_histograms(plot: dict[str, np.ndarray]) -> str:
     """Distance to closest record: synthetic and baseline vs the holdout's own distances."""
-    series = {"holdout (to train)": plot["holdout_dcr"], "synthetic": plot["dcr_synthetic"],
-              "baseline": plot["dcr_baseline"]}
+    series = {
+        "holdout (to train)": plot["holdout_dcr"],
+        "synthetic": plot["dcr_synthetic"],
+        "baseline": plot["dcr_baseline"],
+    }
     pooled = np.concatenate(list(series.values()))
     bins = np.histogram_bin_edges(pooled[np.isfinite(pooled)], bins=40)
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -95,8 +112,11 @@ def all_plots(spec: ir.Spec, result: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"columns": {c.name: column_overlay(c, frames) for c in feature_columns(spec)}}
     for method in ("pearson", "spearman"):
         if pairs[method]:
-            out[method] = heatmaps(pairs["numeric_columns"], {"real": pairs[method]["real"],
-                                   "synthetic": pairs[method]["synthetic"]}, method.title())
+            out[method] = heatmaps(
+                pairs["numeric_columns"],
+                {"real": pairs[method]["real"], "synthetic": pairs[method]["synthetic"]},
+                method.title(),
+            )
     out["rules"] = rule_bars(result["consistency"]) if result["consistency"] else None
     out["dcr"] = dcr_histograms(plot)
     return out

@@ -38,39 +38,70 @@ def copy_rate(spec: ir.Spec, synthetic: pd.DataFrame, reference: pd.DataFrame) -
     return float(np.isin(row_hashes(spec, synthetic), row_hashes(spec, reference)).mean())
 
 
-def _neighbours(reference: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    index = NearestNeighbors(n_neighbors=min(k, len(reference)), metric="manhattan").fit(reference)
-    distances, _ = index.kneighbors(queries)
-    return distances
+def _index(reference: np.ndarray, k: int) -> NearestNeighbors:
+    return NearestNeighbors(n_neighbors=min(k, len(reference)), metric="manhattan").fit(reference)
 
 
-def privacy_metrics(spec: ir.Spec, real: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame,
-                    synthetic: pd.DataFrame, seed: int, max_mia_rows: int = 5_000) -> dict[str, Any]:
+class PrivacyReference:
+    """What every synthetic table is compared with, built once per evaluation.
+
+    The real table's encoding, its neighbour index and row hashes; the holdout's distances to
+    the train split (at most `max_rows` holdout rows: the 5th percentile and histogram of a
+    5,000-row sample are stable); and the members/non-members of the membership attack
+    (balanced samples of at most `max_rows` train and holdout rows).
+    """
+
+    def __init__(
+        self,
+        spec: ir.Spec,
+        real: pd.DataFrame,
+        train: pd.DataFrame,
+        holdout: pd.DataFrame,
+        seed: int,
+        max_rows: int = 5_000,
+    ) -> None:
+        self.spec = spec
+        self.encoder = DistanceEncoder.fit(spec, real)
+        self.real_index = _index(self.encoder.transform(real), 2)
+        self.real_hashes = row_hashes(spec, real)
+        rng = np.random.default_rng(seed)
+        queries = holdout.iloc[np.sort(rng.choice(len(holdout), min(len(holdout), max_rows), replace=False))]
+        train_index = _index(self.encoder.transform(train), 1)
+        self.holdout_dcr = train_index.kneighbors(self.encoder.transform(queries))[0][:, 0]
+        self.n_attack = min(len(train), len(holdout), max_rows)
+        members = train.iloc[rng.choice(len(train), self.n_attack, replace=False)]
+        others = holdout.iloc[rng.choice(len(holdout), self.n_attack, replace=False)]
+        self.attack_x = self.encoder.transform(pd.concat([members, others]))
+
+
+def privacy_metrics(ref: PrivacyReference, synthetic: pd.DataFrame) -> dict[str, Any]:
     """Every privacy figure of one synthetic table (see the module docstring)."""
-    encoder = DistanceEncoder.fit(spec, real)
-    real_x, syn_x = encoder.transform(real), encoder.transform(synthetic)
-    syn_d = _neighbours(real_x, syn_x, 2)
+    syn_x = ref.encoder.transform(synthetic)
+    syn_d = ref.real_index.kneighbors(syn_x)[0]
     dcr = syn_d[:, 0]
     # Two real duplicates at distance 0 leave the ratio undefined; they do not single anyone out: 1.
-    nndr = np.divide(syn_d[:, 0], syn_d[:, 1], out=np.ones(len(syn_d)), where=syn_d[:, 1] > 0) \
-        if syn_d.shape[1] > 1 else np.ones(len(syn_d))
-    holdout_dcr = _neighbours(encoder.transform(train), encoder.transform(holdout), 1)[:, 0]
-    p5 = float(np.percentile(holdout_dcr, 5))
+    nndr = (
+        np.divide(syn_d[:, 0], syn_d[:, 1], out=np.ones(len(syn_d)), where=syn_d[:, 1] > 0)
+        if syn_d.shape[1] > 1
+        else np.ones(len(syn_d))
+    )
+    p5 = float(np.percentile(ref.holdout_dcr, 5))
     # Strictly closer; when the holdout's 5th percentile is 0 (duplicates), the share counts nothing.
     closer = float((dcr < p5).mean())
-    # Membership inference on balanced, subsampled members (train) and non-members (holdout).
-    rng = np.random.default_rng(seed)
-    n = min(len(train), len(holdout), max_mia_rows)
-    members = train.iloc[rng.choice(len(train), n, replace=False)]
-    others = holdout.iloc[rng.choice(len(holdout), n, replace=False)]
-    attack = _neighbours(syn_x, encoder.transform(pd.concat([members, others])), 1)[:, 0]
-    mia_auc = float(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], -attack)) if n else None
+    n = ref.n_attack
+    mia_auc = None
+    if n:
+        attack = _index(syn_x, 1).kneighbors(ref.attack_x)[0][:, 0]
+        mia_auc = float(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], -attack))
     return {
-        "exact_copy_rate": copy_rate(spec, synthetic, real),
-        "dcr_median": float(np.median(dcr)), "holdout_dcr_median": float(np.median(holdout_dcr)),
-        "holdout_dcr_p5": p5, "dcr_share_below_holdout_p5": closer,
-        "nndr_median": float(np.median(nndr)), "mia_auc": mia_auc,
-        "dcr": dcr, "holdout_dcr": holdout_dcr,  # arrays for the plots; dropped from JSON
+        "exact_copy_rate": float(np.isin(row_hashes(ref.spec, synthetic), ref.real_hashes).mean()),
+        "dcr_median": float(np.median(dcr)),
+        "holdout_dcr_median": float(np.median(ref.holdout_dcr)),
+        "holdout_dcr_p5": p5,
+        "dcr_share_below_holdout_p5": closer,
+        "nndr_median": float(np.median(nndr)),
+        "mia_auc": mia_auc,
+        "dcr": dcr,  # for the plots; dropped from the JSON
     }
 
 

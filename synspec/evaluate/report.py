@@ -67,49 +67,117 @@ def to_html(spec: ir.Spec, result: dict[str, Any], verdict: list[dict[str, Any]]
     # The verdict comes first: it is what a reader (or a CI log) needs.
     failed = [v for v in verdict if v["failed"]]
     if verdict:
-        rows = "".join(f'<li class="{"fail" if v["failed"] else "pass"}">{escape(v["threshold"])}: '
-                       f'{fmt(v["value"])} — {"FAILED" if v["failed"] else "passed"}</li>' for v in verdict)
+        rows = "".join(
+            f'<li class="{"fail" if v["failed"] else "pass"}">{escape(v["threshold"])}: '
+            f"{fmt(v['value'])} — {'FAILED' if v['failed'] else 'passed'}</li>"
+            for v in verdict
+        )
         head = f"{len(failed)} of {len(verdict)} thresholds failed" if failed else "all thresholds passed"
         parts.append(f'<section class="verdict"><h2>Verdict: {head}</h2><ul>{rows}</ul></section>')
     else:
-        parts.append('<section class="verdict"><h2>Verdict</h2><p>No thresholds were set '
-                     '(use <code>--fail-on "metric&gt;value"</code>).</p></section>')
+        parts.append(
+            '<section class="verdict"><h2>Verdict</h2><p>No thresholds were set '
+            '(use <code>--fail-on "metric&gt;value"</code>).</p></section>'
+        )
     rows_info = result["rows"]
-    parts.append(f"<p>Real rows: {rows_info['real']}, synthetic rows: {rows_info['synthetic']}; holdout: "
-                 f"{fmt(result['split']['holdout_rows'])} rows ({escape(result['split']['source'])}). "
-                 "The baseline is a table of the same size drawn independently from the spec's "
-                 "declared marginals (no model).</p>")
-    parts.append("<h2>Summary</h2>" + _table(
-        ["figure", "synthetic", "baseline", "meaning"],
-        [[name, v["synthetic"], v["baseline"], METRICS.get(name, "")] for name, v in result["figures"].items()]))
+    parts.append(
+        f"<p>Real rows: {rows_info['real']}, synthetic rows: {rows_info['synthetic']}; holdout: "
+        f"{fmt(result['split']['holdout_rows'])} rows ({escape(result['split']['source'])}). "
+        "The baseline is a table of the same size drawn independently from the spec's "
+        "declared marginals (no model).</p>"
+    )
+    parts.append(
+        "<h2>Summary</h2>"
+        + _table(
+            ["figure", "synthetic", "baseline", "meaning"],
+            [
+                [name, v["synthetic"], v["baseline"], METRICS.get(name, "")]
+                for name, v in result["figures"].items()
+            ],
+        )
+    )
     parts.append("<h2>Fidelity per column</h2>")
     syn, base = result["columns"]["synthetic"], result["columns"]["baseline"]
-    parts.append(_table(["column", "kind", "KS", "KS baseline", "Wasserstein", "Wasserstein/IQR",
-                         "W/IQR baseline", "TVD", "TVD baseline", "missing diff", "missing diff baseline"],
-                        [[n, c["kind"], c.get("ks"), base[n].get("ks"), c.get("wasserstein"),
-                          c.get("wasserstein_iqr"), base[n].get("wasserstein_iqr"), c.get("tvd"),
-                          base[n].get("tvd"), c["missing_diff"], base[n]["missing_diff"]]
-                         for n, c in syn.items()]))
-    parts.append('<div class="grid">' + "".join(_img(u, f"distribution of {n}") for n, u in figs["columns"].items())
-                 + "</div>")
+    parts.append(
+        _table(
+            [
+                "column",
+                "kind",
+                "KS",
+                "KS baseline",
+                "Wasserstein",
+                "Wasserstein/IQR",
+                "W/IQR baseline",
+                "TVD",
+                "TVD baseline",
+                "missing diff",
+                "missing diff baseline",
+            ],
+            [
+                [
+                    n,
+                    c["kind"],
+                    c.get("ks"),
+                    base[n].get("ks"),
+                    c.get("wasserstein"),
+                    c.get("wasserstein_iqr"),
+                    base[n].get("wasserstein_iqr"),
+                    c.get("tvd"),
+                    base[n].get("tvd"),
+                    c["missing_diff"],
+                    base[n]["missing_diff"],
+                ]
+                for n, c in syn.items()
+            ],
+        )
+    )
+    parts.append(
+        '<div class="grid">'
+        + "".join(_img(u, f"distribution of {n}") for n, u in figs["columns"].items())
+        + "</div>"
+    )
     parts.append("<h2>Correlations</h2>")
     for method in ("pearson", "spearman"):
         parts.append(_img(figs.get(method), f"{method} correlation heatmaps"))
     rule_pairs = result["pairs"]["synthetic"]["rule_pairs"]
     if rule_pairs:
-        parts.append("<h3>Joint distributions of rule-linked pairs (TVD)</h3>" + _table(
-            ["pair", "synthetic", "baseline"],
-            [[p, v, result["pairs"]["baseline"]["rule_pairs"][p]] for p, v in rule_pairs.items()]))
+        parts.append(
+            "<h3>Joint distributions of rule-linked pairs (TVD)</h3>"
+            + _table(
+                ["pair", "synthetic", "baseline"],
+                [[p, v, result["pairs"]["baseline"]["rule_pairs"][p]] for p, v in rule_pairs.items()],
+            )
+        )
     parts.append("<h2>Clinical consistency</h2><p>Failing share of the rows each check applies to.</p>")
     parts.append(_img(figs.get("rules"), "rule failure bars"))
-    parts.append(_table(["check", "kind", "hard", "real", "synthetic", "baseline", "declared mostly"],
-                        [[r["name"], r["kind"], r["hard"], r.get("real"), r.get("synthetic"), r.get("baseline"),
-                          r["mostly"]] for r in result["consistency"]]))
-    parts.append("<h2>Privacy</h2><p>Distances are L1 over Gower-style scaled columns against the full real "
-                 "table; the holdout's distances to the train split show what a new patient looks like.</p>")
+    parts.append(
+        _table(
+            ["check", "kind", "hard", "real", "synthetic", "baseline", "declared mostly"],
+            [
+                [
+                    r["name"],
+                    r["kind"],
+                    r["hard"],
+                    r.get("real"),
+                    r.get("synthetic"),
+                    r.get("baseline"),
+                    r["mostly"],
+                ]
+                for r in result["consistency"]
+            ],
+        )
+    )
+    parts.append(
+        "<h2>Privacy</h2><p>Distances are L1 over Gower-style scaled columns against the full real "
+        "table; the holdout's distances to the train split show what a new patient looks like.</p>"
+    )
     keys = list(result["privacy"]["synthetic"])
-    parts.append(_table(["figure", "synthetic", "baseline"],
-                        [[k, result["privacy"]["synthetic"][k], result["privacy"]["baseline"][k]] for k in keys]))
+    parts.append(
+        _table(
+            ["figure", "synthetic", "baseline"],
+            [[k, result["privacy"]["synthetic"][k], result["privacy"]["baseline"][k]] for k in keys],
+        )
+    )
     parts.append(_img(figs["dcr"], "DCR histograms"))
     parts.append("<h2>Utility</h2>")
     util = result["utility"]
@@ -122,10 +190,22 @@ def to_html(spec: ir.Spec, result: dict[str, Any], verdict: list[dict[str, Any]]
         for model in util["trtr"]:
             for label in ("trtr", "synthetic", "baseline"):
                 s = util[label][model] or {}
-                rows.append([model, "TRTR (real train)" if label == "trtr" else f"TSTR ({label})",
-                             s.get("auroc"), s.get("auprc"), s.get("auroc_ratio"), s.get("auprc_ratio")])
-        parts.append(f"<p>Target: {escape(util['target'])}; test set: the real holdout.</p>" + _table(
-            ["model", "trained on", "AUROC", "AUPRC", "AUROC / TRTR", "AUPRC / TRTR"], rows))
+                rows.append(
+                    [
+                        model,
+                        "TRTR (real train)" if label == "trtr" else f"TSTR ({label})",
+                        s.get("auroc"),
+                        s.get("auprc"),
+                        s.get("auroc_ratio"),
+                        s.get("auprc_ratio"),
+                    ]
+                )
+        parts.append(
+            f"<p>Target: {escape(util['target'])}; test set: the real holdout.</p>"
+            + _table(["model", "trained on", "AUROC", "AUPRC", "AUROC / TRTR", "AUPRC / TRTR"], rows)
+        )
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>synspec eval: '
-            f'{escape(spec.name)}</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n')
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>synspec eval: '
+        f"{escape(spec.name)}</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )

@@ -15,8 +15,11 @@ def load_table(path: Path, spec: ir.Spec, what: str) -> TypedTable:
     """The file as a TypedTable; a UserError naming the first cell that is not of its declared type."""
     raw = read_raw(path, spec)
     if raw.empty:
-        raise UserError(f"the {what} table {path} has no rows", where=str(path),
-                        hint="eval needs at least a few rows in every table")
+        raise UserError(
+            f"the {what} table {path} has no rows",
+            where=str(path),
+            hint="eval needs at least a few rows in every table",
+        )
     typed = to_typed(raw, spec)
     first: tuple[int, str] | None = None
     for column in spec.columns:
@@ -26,10 +29,12 @@ def load_table(path: Path, spec: ir.Spec, what: str) -> TypedTable:
     if first is not None:
         row, name = first
         column = spec.column(name)
-        raise UserError(f"{what} data row {row + 1}, column {name}: {raw[name].iloc[row]!r} is not "
-                        f"{a_kind(column)} value", where=f"{path}:{row + 2}",
-                        hint=f"fix the cell (synspec validate lists every one), or the declaration at "
-                             f"{column.location}")
+        raise UserError(
+            f"{what} data row {row + 1}, column {name}: {raw[name].iloc[row]!r} is not "
+            f"{a_kind(column)} value",
+            where=f"{path}:{row + 2}",
+            hint=f"fix the cell (synspec validate lists every one), or the declaration at {column.location}",
+        )
     return typed
 
 
@@ -37,6 +42,10 @@ def subset(table: TypedTable, rows: np.ndarray) -> TypedTable:
     """The rows at positions `rows`, renumbered from 0 (masks kept aligned)."""
     frame = table.frame.iloc[rows].reset_index(drop=True)
     raw = table.raw.iloc[rows].reset_index(drop=True) if table.raw is not None else None
-    return TypedTable(frame=frame, bad={k: v[rows] for k, v in table.bad.items()},
-                      missing={k: v[rows] for k, v in table.missing.items()},
-                      too_many_places={k: v[rows] for k, v in table.too_many_places.items()}, raw=raw)
+    return TypedTable(
+        frame=frame,
+        bad={k: v[rows] for k, v in table.bad.items()},
+        missing={k: v[rows] for k, v in table.missing.items()},
+        too_many_places={k: v[rows] for k, v in table.too_many_places.items()},
+        raw=raw,
+    )

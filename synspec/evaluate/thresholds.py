@@ -16,9 +16,17 @@ from typing import Any
 from synspec.diagnostics import did_you_mean
 from synspec.errors import UserError
 
-OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
-             "==": operator.eq, "!=": operator.ne}
-_PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+OPERATORS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_PATTERN = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 # Every figure a threshold may name, with what it measures (the synthetic table's value).
 METRICS: dict[str, str] = {
@@ -36,7 +44,7 @@ METRICS: dict[str, str] = {
     "hard_failure_rate": "share of rows failing a hard rule or column constraint",
     "exact_copy_rate": "share of synthetic rows copying a real row",
     "prompt_copy_rate": "share of synthetic rows copying a prompt example",
-    "dcr_share_below_holdout_p5": "share of synthetic rows closer to a real row than the holdout's 5th percentile",
+    "dcr_share_below_holdout_p5": "share of synthetic rows nearer a real row than the holdout's 5th pct",
     "dcr_median": "median distance to closest real record",
     "nndr_median": "median nearest-neighbour distance ratio",
     "mia_auc": "membership-inference AUC (0.5: no leak)",
@@ -64,19 +72,31 @@ def parse_threshold(text: str) -> Threshold:
     """`metric OP number` -> Threshold; a UserError with a hint for anything else."""
     match = _PATTERN.match(text)
     if match is None:
-        raise UserError(f"cannot read the threshold {text!r}", where="--fail-on",
-                        hint='write METRIC OP NUMBER, e.g. --fail-on "exact_copy_rate>0" '
-                             f"(operators: {', '.join(OPERATORS)})")
+        raise UserError(
+            f"cannot read the threshold {text!r}",
+            where="--fail-on",
+            hint='write METRIC OP NUMBER, e.g. --fail-on "exact_copy_rate>0" '
+            f"(operators: {', '.join(OPERATORS)})",
+        )
     metric, op, value = match.groups()
     if metric not in METRICS:
         guess = did_you_mean(metric, METRICS)
-        raise UserError(f"unknown metric {metric!r} in --fail-on {text!r}", where="--fail-on",
-                        hint=(f"did you mean {guess!r}? " if guess else "") +
-                             f"metrics: {', '.join(METRICS)}")
+        raise UserError(
+            f"unknown metric {metric!r} in --fail-on {text!r}",
+            where="--fail-on",
+            hint=(f"did you mean {guess!r}? " if guess else "") + f"metrics: {', '.join(METRICS)}",
+        )
     return Threshold(metric, op, float(value), text.strip())
 
 
 def judge(thresholds: list[Threshold], figures: dict[str, Any]) -> list[dict[str, Any]]:
     """One verdict per threshold: its text, the figure, and whether it failed."""
-    return [{"threshold": t.text, "metric": t.metric, "value": figures.get(t.metric),
-             "failed": t.fails(figures.get(t.metric))} for t in thresholds]
+    return [
+        {
+            "threshold": t.text,
+            "metric": t.metric,
+            "value": figures.get(t.metric),
+            "failed": t.fails(figures.get(t.metric)),
+        }
+        for t in thresholds
+    ]

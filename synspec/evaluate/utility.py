@@ -27,13 +27,20 @@ MODELS = ("logistic_regression", "gradient_boosting")
 
 
 def _labels(column: ir.Column, values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    # sklearn needs a plain label dtype: floats 0/1 for booleans, str for levels (object arrays
+    # of floats read as "unknown" label type). Rows with a missing target are dropped before.
+    if column.kind is ir.ColumnKind.CATEGORICAL:
+        return values.astype(str).to_numpy(dtype=str)
+    return values.to_numpy(dtype=float)
 
 
 def _model(name: str, seed: int):
     if name == "logistic_regression":
-        return make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                             StandardScaler(), LogisticRegression(max_iter=1000))
+        return make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(max_iter=1000),
+        )
     return HistGradientBoostingClassifier(max_iter=200, random_state=seed)
 
 
@@ -46,7 +53,10 @@ def _scores(model, x_train, y_train, x_test, y_test, classes: list) -> dict[str,
         positive = list(model.classes_).index(classes[1]) if classes[1] in model.classes_ else None
         score = proba[:, positive] if positive is not None else np.zeros(len(x_test))
         truth = (y_test == classes[1]).astype(int)
-        return {"auroc": float(roc_auc_score(truth, score)), "auprc": float(average_precision_score(truth, score))}
+        return {
+            "auroc": float(roc_auc_score(truth, score)),
+            "auprc": float(average_precision_score(truth, score)),
+        }
     # Columns for every class, zeros for a class the training rows lacked.
     full = np.zeros((len(x_test), len(classes)))
     for j, cls in enumerate(model.classes_):
@@ -55,13 +65,20 @@ def _scores(model, x_train, y_train, x_test, y_test, classes: list) -> dict[str,
     present = [c for c in classes if c in set(y_test)]
     truth = label_binarize(y_test, classes=classes)
     keep = [classes.index(c) for c in present]
-    return {"auroc": float(roc_auc_score(y_test, full, multi_class="ovr", labels=classes)),
-            "auprc": float(average_precision_score(truth[:, keep], full[:, keep], average="macro"))}
+    return {
+        "auroc": float(roc_auc_score(y_test, full, multi_class="ovr", labels=classes)),
+        "auprc": float(average_precision_score(truth[:, keep], full[:, keep], average="macro")),
+    }
 
 
-def utility_metrics(spec: ir.Spec, train: pd.DataFrame, holdout: pd.DataFrame,
-                    synthetic: dict[str, pd.DataFrame], seed: int, max_train: int = 50_000
-                    ) -> dict[str, Any] | None:
+def utility_metrics(
+    spec: ir.Spec,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: dict[str, pd.DataFrame],
+    seed: int,
+    max_train: int = 50_000,
+) -> dict[str, Any] | None:
     """{"trtr": {model: scores}, "<table>": {model: scores, ratios}} or None without a target."""
     if spec.target is None:
         return None
@@ -73,7 +90,7 @@ def utility_metrics(spec: ir.Spec, train: pd.DataFrame, holdout: pd.DataFrame,
 
     test = usable(holdout)
     y_test = _labels(target, test[target.name])
-    classes = sorted({*y_test}, key=str)
+    classes = sorted({*y_test.tolist()}, key=str)
     if target.kind is ir.ColumnKind.BOOLEAN:
         classes = [0.0, 1.0]
     if len(set(y_test)) < 2:
@@ -84,14 +101,26 @@ def utility_metrics(spec: ir.Spec, train: pd.DataFrame, holdout: pd.DataFrame,
         real = real.sample(max_train, random_state=seed)
     out: dict[str, Any] = {"target": target.name, "classes": [str(c) for c in classes], "trtr": {}}
     for name in MODELS:
-        out["trtr"][name] = _scores(_model(name, seed), model_matrix(spec, real, exclude),
-                                    _labels(target, real[target.name]), x_test, y_test, classes)
+        out["trtr"][name] = _scores(
+            _model(name, seed),
+            model_matrix(spec, real, exclude),
+            _labels(target, real[target.name]),
+            x_test,
+            y_test,
+            classes,
+        )
     for label, frame in synthetic.items():
         rows = usable(frame)
         entry: dict[str, Any] = {}
         for name in MODELS:
-            scores = _scores(_model(name, seed), model_matrix(spec, rows, exclude),
-                             _labels(target, rows[target.name]), x_test, y_test, classes)
+            scores = _scores(
+                _model(name, seed),
+                model_matrix(spec, rows, exclude),
+                _labels(target, rows[target.name]),
+                x_test,
+                y_test,
+                classes,
+            )
             base = out["trtr"][name]
             if scores and base:
                 scores["auroc_ratio"] = scores["auroc"] / base["auroc"] if base["auroc"] else None

@@ -214,14 +214,33 @@ class Generator:
             from synspec.generate.decode import decoder_for
 
             self.decoder = decoder if decoder is not None else decoder_for(self.loaded)
-        self._grammars: dict[tuple, Any] = {}
+        self._grammars: dict[tuple, tuple[Any, int]] = {}
+        self.relaxed_rows = 0
 
     def grammar(self, fixed: dict[str, str]) -> Any:
+        """The row grammar forcing `fixed`, relaxed when the drawn values contradict the rules.
+
+        Seeded columns never share a hard rule directly, but they can conflict through an
+        unseeded one (stroke: ever_married=Yes needs age >= 18, work_type=children needs
+        age <= 16). Then the last-drawn seeded values are released, one at a time, until
+        a row is possible; `relaxed_rows` counts the rows this happened to.
+        """
+        return self._grammar(fixed)[0]
+
+    def _grammar(self, fixed: dict[str, str]) -> tuple[Any, int]:
         from synspec.targets.grammar import row_grammar
 
-        key = tuple(sorted(fixed.items()))
+        key = tuple(fixed.items())
         if key not in self._grammars:
-            self._grammars[key] = row_grammar(self.spec, fixed=fixed or None)
+            names = list(fixed)
+            for dropped in range(len(names) + 1):
+                kept = {name: fixed[name] for name in names[: len(names) - dropped]}
+                try:
+                    self._grammars[key] = (row_grammar(self.spec, fixed=kept or None), dropped)
+                    break
+                except UserError:
+                    if not kept:
+                        raise  # the spec itself admits no row: a user error, exit 2
         return self._grammars[key]
 
     def max_new_tokens(self) -> int:
@@ -244,7 +263,9 @@ class Generator:
             texts = self.decoder.decode(prompt, grammar, len(fixed), temperature=temperature, seed=seed,
                                         max_new_tokens=max_new)
             return list(texts)
-        grammars = [self.grammar(f).lark for f in fixed]
+        built = [self._grammar(f) for f in fixed]
+        self.relaxed_rows += sum(1 for _, dropped in built if dropped)
+        grammars = [grammar.lark for grammar, _ in built]
         results = self.decoder.decode(prompt_ids, grammars, temperature=temperature, seed=seed,
                                       max_new_tokens=max_new)
         return [r.text if r.complete else None for r in results]
@@ -304,6 +325,7 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
     }
     counts = _Counts()
     batch_index = 0
+    relaxed_before, relaxed_at_start = 0, generator.relaxed_rows
     timings = {"model_load_s": round(load_s, 3), "previous_runs_s": 0.0}
     if saved is not None:
         problems = mf.mismatches(saved, manifest)
@@ -316,6 +338,7 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
         batch_index = state["next_batch"]
         counts.generated = saved["counts"]["generated"]
         counts.rejected_rows = saved["counts"]["rejected"]
+        relaxed_before = saved["counts"].get("seeding_relaxed_rows", 0)
         counts.rejected.update(saved["counts"]["rejected_per_rule"])
         timings["previous_runs_s"] = saved["timings"].get("total_s", 0.0)
     else:
@@ -331,6 +354,7 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
             "requested": config.n, "generated": counts.generated, "accepted": sink.rows,
             "rejected": counts.rejected_rows,
             "rejected_per_rule": dict(sorted(counts.rejected.items())),
+            "seeding_relaxed_rows": relaxed_before + generator.relaxed_rows - relaxed_at_start,
         }
         manifest["yield"] = round(sink.rows / counts.generated, 4) if counts.generated else None
         elapsed = time.perf_counter() - started
@@ -356,7 +380,8 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
         texts = generator.generate_batch(prompt, prompt_ids, fixed, temperature=config.temperature,
                                          seed=batch_seed(config.seed, batch_index))
         lines = [t for t in texts if t is not None]
-        counts.rejected[INCOMPLETE] += len(texts) - len(lines)
+        if len(lines) < len(texts):
+            counts.rejected[INCOMPLETE] += len(texts) - len(lines)
         rows, reasons = row_checker.check(lines, sink.rows + 1)
         counts.rejected.update(reasons)
         accepted = [r for r in rows if r is not None]

@@ -28,7 +28,7 @@ from synspec.targets import row_format as rf
 # Open numeric ranges are bounded so that one value stays a bounded number of tokens.
 UNBOUNDED = 10**15 - 1
 # Rules whose connected columns have more class combinations than this are checked after.
-MAX_COMBINATIONS = 200_000
+MAX_COMBINATIONS = 2_000_000
 
 
 class Unsupported(Exception):
@@ -202,6 +202,9 @@ class _Analyzer:
         left, right, op = expr.left, expr.right, expr.op
         if not isinstance(left, ir.ColumnRef) and isinstance(right, ir.ColumnRef):
             left, right, op = right, left, _FLIP[op]
+        if isinstance(left, ir.Arith | ir.Neg) or isinstance(right, ir.Arith | ir.Neg):
+            raise Unsupported("it uses arithmetic on columns, which a left-to-right grammar over "
+                              "value classes cannot express")
         if not isinstance(left, ir.ColumnRef):
             raise Unsupported("it compares expressions that are not plain columns")
         column = self._generated(left.column)
@@ -452,6 +455,35 @@ def _components(rules: list[ir.Rule], cuts: dict[str, set[int]]) -> list[tuple[s
     return list(groups.values())
 
 
+def _valid_combinations(analyzer: _Analyzer, ordered: list[str], allowed: dict[str, list[tuple]],
+                        rules: list[ir.Rule]) -> frozenset[tuple]:
+    """Class combinations of `ordered` on which no rule is known false.
+
+    Depth-first over the columns, checking each rule as soon as its last column is assigned,
+    so a branch that breaks a rule is cut at once instead of enumerating the full product.
+    """
+    due: dict[int, list[ir.Rule]] = {}
+    for rule in rules:
+        last = max(ordered.index(c) for c in _columns(rule.expr) if c in ordered)
+        due.setdefault(last, []).append(rule)
+    out: list[tuple] = []
+    env: dict[str, tuple] = {}
+
+    def walk(depth: int, prefix: tuple) -> None:
+        if depth == len(ordered):
+            out.append(prefix)
+            return
+        name = ordered[depth]
+        for cls in allowed[name]:
+            env[name] = cls
+            if all(analyzer.value(r.expr, env) is not False for r in due.get(depth, ())):
+                walk(depth + 1, prefix + (cls,))
+        del env[name]
+
+    walk(0, ())
+    return frozenset(out)
+
+
 def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGrammar:
     """The grammar of one row of `spec`; `fixed` forces columns to given file text."""
     from synspec.errors import UserError
@@ -482,10 +514,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGramma
                 enforced.pop(rule.name, None)
                 after[rule.name] = f"its columns have {size} class combinations, more than the grammar keeps"
             continue
-        valid = frozenset(
-            combo for combo in itertools.product(*(allowed[n] for n in ordered))
-            if all(analyzer.value(r.expr, dict(zip(ordered, combo, strict=True))) is not False
-                   for r in comp_rules))
+        valid = _valid_combinations(analyzer, ordered, allowed, comp_rules)
         if not valid:
             raise UserError(f"no row of {spec.name} can satisfy the rules "
                             + ", ".join(r.name for r in comp_rules)

@@ -11,6 +11,7 @@ cannot single anyone out. Only SEED_EX puts real rows into the prompt.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from synspec import ir
@@ -32,6 +33,26 @@ def rounded(value: float, direction: str = "nearest", digits: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def outer_range(low: float, high: float) -> tuple[str, str]:
+    """The range widened to a grid of a tenth of its span's magnitude (0.08-82 -> 0-82).
+
+    A minimum or maximum is often one person's value; the grid makes the printed bounds
+    round figures that describe the range, not a record.
+    """
+    span = high - low
+    if span <= 0:
+        return rounded(low, "down"), rounded(high, "up")
+    step = Decimal(10) ** (math.floor(math.log10(span)) - 1)
+    lo = (Decimal(str(low)) / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    hi = (Decimal(str(high)) / step).to_integral_value(rounding=ROUND_CEILING) * step
+    return _plain(lo), _plain(hi)
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _kind_text(column: ir.Column) -> str:
     if column.kind is ir.ColumnKind.INTEGER:
         return "whole number"
@@ -47,7 +68,8 @@ def _definition(column: ir.Column) -> str:
     if column.unit:
         parts.append(f"in {column.unit}")
     if column.is_numeric and column.low is not None and column.high is not None:
-        parts.append(f"roughly between {rounded(column.low, 'down')} and {rounded(column.high, 'up')}")
+        low, high = outer_range(column.low, column.high)
+        parts.append(f"roughly between {low} and {high}")
     text = ", ".join(parts) + "."
     if column.description:
         text += f" {column.description}"
@@ -79,16 +101,19 @@ def _statistics(spec: ir.Spec) -> list[str]:
         for pct, value in column.quantiles:
             facts.append(f"{pct:g}% of values below about {rounded(value)}")
         if column.frequencies:
-            facts.append("; ".join(f"{rf.quote(level) if column.kind is ir.ColumnKind.CATEGORICAL else level} "
-                                   f"in {_share(share)} of rows" for level, share in column.frequencies))
+            quoted = column.kind is ir.ColumnKind.CATEGORICAL
+            facts.append("; ".join(f"{rf.quote(level) if quoted else level} in {_share(share)} of rows"
+                                   for level, share in column.frequencies))
         if column.may_be_missing and column.missing_rate:
             facts.append(f"missing in {column.missing_rate * 100:.1f}% of rows")
         if facts:
             lines.append(f"- {name}: " + ", ".join(facts) + ".")
     for corr in spec.correlations:
-        strength = "strongly" if abs(corr.value) >= 0.5 else ("moderately" if abs(corr.value) >= 0.3 else "weakly")
+        size = abs(corr.value)
+        strength = "strongly" if size >= 0.5 else ("moderately" if size >= 0.3 else "weakly")
         sense = "together" if corr.value > 0 else "in opposite directions"
-        lines.append(f"- {corr.left} and {corr.right} move {strength} {sense} (correlation {corr.value:.2f}).")
+        lines.append(f"- {corr.left} and {corr.right} move {strength} {sense} "
+                     f"(correlation {corr.value:.2f}).")
     return lines
 
 
@@ -99,7 +124,8 @@ def _rules(spec: ir.Spec) -> list[str]:
     if spec.soft_rules:
         lines += ["", "Clinical patterns most rows follow:"]
         for rule in spec.soft_rules:
-            lines.append(f"- {rule.message or rule.text} ({rule.text}; in at least {rule.mostly * 100:g}% of rows)")
+            lines.append(f"- {rule.message or rule.text} "
+                         f"({rule.text}; in at least {rule.mostly * 100:g}% of rows)")
     return lines
 
 

@@ -62,7 +62,8 @@ def compile(
     out: Path | None = typer.Option(None, "-o", "--out", help="Folder for every artifact."),
     emit: Emit | None = typer.Option(None, "--emit", help="Print one artifact to stdout instead."),
     style: Style | None = typer.Option(None, "--style", help="Prompt style for --emit prompt."),
-    examples: Path | None = typer.Option(None, "--examples", help="CSV with real rows for the seed_ex prompt."),
+    examples: Path | None = typer.Option(None, "--examples",
+                                         help="CSV with real rows for the seed_ex prompt."),
     n_examples: int = typer.Option(5, "--n-examples", min=1, help="How many example rows seed_ex shows."),
     seed: int = typer.Option(0, "--seed", help="Seed for choosing the example rows."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing artifacts."),
@@ -111,7 +112,8 @@ def compile(
     for name, make in artifacts.items():
         _write_atomic(out / name, make())
     console.print(f"wrote {len(artifacts)} artifacts to {out} (grammar enforces "
-                  f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)", markup=False)
+                  f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",
+                  markup=False)
     raise typer.Exit(EXIT_OK)
 
 
