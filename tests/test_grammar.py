@@ -280,3 +280,28 @@ def test_odd_levels_wide_ranges_and_inexpressible_rules(tmp_path) -> None:
     for col, bad in [("big", "1000000001"), ("fine", "-2.5001"), ("other", "51"), ("kind", "plain")]:
         with pytest.raises(lark.exceptions.UnexpectedInput):
             parser.parse(rf.render_row(spec, {**ok, col: bad}))
+
+
+def test_rows_grammar_takes_exactly_n_rows() -> None:
+    spec = _spec("diabetes")
+    text = gm.rows_grammar(spec, 3)
+    parser = lark.Lark(text, parser="lalr")
+    one = gm.row_grammar(spec)
+    rnd = random.Random(2)
+    rows = [sample(one.lark, rnd) for _ in range(3)]
+    parser.parse("".join(r + "\n" for r in rows))
+    with pytest.raises(lark.exceptions.UnexpectedInput):
+        parser.parse("".join(r + "\n" for r in rows[:2]))
+    with pytest.raises(ValueError):
+        gm.rows_grammar(spec, 0)
+
+
+def test_fixed_missing_forces_the_missingness_rules() -> None:
+    spec = _spec("cirrhosis")
+    g = gm.row_grammar(spec, fixed={"Drug": "NA"})
+    rnd = random.Random(4)
+    for _ in range(30):
+        values = rf.parse_row(spec, sample(g.lark, rnd))
+        assert values["Drug"] is None
+        assert all(values[c] is None for c in ("Ascites", "Hepatomegaly", "Spiders", "Alk_Phos", "SGOT",
+                                                 "Cholesterol", "Tryglicerides", "Copper"))

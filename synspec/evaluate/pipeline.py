@@ -21,6 +21,7 @@ from synspec.evaluate.baseline import baseline_raw
 from synspec.evaluate.split import split_rows
 from synspec.evaluate.tables import subset
 
+
 def _mean(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None

@@ -590,4 +590,5 @@ def rows_grammar(spec: ir.Spec, n: int) -> str:
     if n < 1:
         raise ValueError("n must be at least 1")
     one = row_grammar(spec)
-    return one.lark.replace("start: ", f'start: (row "\\n"){{{n}}}\nrow: ', 1)
+    # `~ n` (not `{n}`): both lark and llguidance read it.
+    return one.lark.replace("start: ", f'start: (row "\\n") ~ {n}\nrow: ', 1)
