@@ -96,16 +96,11 @@ def test_syntax_errors_of_every_block_are_reported() -> None:
 
 
 def run_cli(args: list[str]) -> tuple[int, str]:
+    # The shared console follows sys.stdout as long as no file is pinned on it, so
+    # redirecting stdout is enough (pinning one would leak into later tests).
     out = io.StringIO()
-    from synspec.cli import common
-
-    previous = common.console.file
-    common.console.file = out
-    try:
-        with redirect_stdout(out):
-            code = main(args)
-    finally:
-        common.console.file = previous
+    with redirect_stdout(out):
+        code = main(args)
     return code, out.getvalue()
 
 
