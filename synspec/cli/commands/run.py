@@ -40,6 +40,7 @@ def run(
     Example: synspec run specs/diabetes.synspec -n 500 -o diabetes_synth.csv --seed 1
     """
     from synspec.generate import pipeline
+    from synspec.generate.sink import output_format
 
     if resume and force:
         raise UserError("--resume and --force contradict each other", where="--resume/--force",
@@ -50,6 +51,7 @@ def run(
         model=model, batch_size=batch_size, temperature=temperature, resume=resume, force=force,
         engine=engine, seeding=not no_seeding)
     pipeline.validate_config(config)
+    output_format(out)  # an unknown extension fails before the model loads
     result = _run_with_progress(config)
     counts = result.manifest["counts"]
     yield_ = result.manifest.get("yield")
