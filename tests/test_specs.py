@@ -90,6 +90,10 @@ def test_declarations_describe_the_real_file(name):
             assert n_missing > 0 and col.missing_rate == pytest.approx(n_missing / len(cells), abs=1e-3)
         if col.kind is ir.ColumnKind.CATEGORICAL or col.kind is ir.ColumnKind.BOOLEAN:
             assert set(present) == set(col.levels), col.name  # every level declared, none invented
+        elif col.is_key:
+            # synspec numbers generated keys 1..N, so a key declares no range.
+            assert (col.low, col.high) == (None, None), col.name
+            assert len(set(present)) == len(present), col.name  # a key identifies one row
         else:
             values = np.array(present, dtype=float)
             assert (values.min(), values.max()) == (col.low, col.high), col.name

@@ -193,8 +193,9 @@ class _SpecWriter:
         else:
             bounds = f"  range {emit.number(low, prof.places)} to {emit.number(high, prof.places)}"
         if prof.name in self.options.keys:
-            # An identifier has no unit, and its mean or spread describes nothing.
-            return "\n".join([head + kind, desc, bounds] + self._missing(prof))
+            # An identifier has no unit, and its mean or spread describes nothing. Nor a
+            # range: synspec numbers generated keys 1..N, which a source range would reject.
+            return "\n".join([head + kind, desc] + self._missing(prof))
         lines = [head + kind, desc, "  # TODO unit", bounds]
         lines += self._missing(prof)
         sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
