@@ -131,7 +131,8 @@ def fidelity(paths: list[Path]) -> None:
         manifest = json.loads(Path(f"{path}.manifest.json").read_text())
         spec = load_spec(Path(manifest["spec"]["path"]))
         cols = [c.name for c in spec.generated_columns]
-        synth = data.read_raw(path, spec)[cols]
+        synth_raw = data.read_raw(path, spec)
+        synth = synth_raw[cols]
         real_raw = data.read_raw(data_dir / f"{spec.name}.csv", spec)
         real = real_raw[cols]
         distinct = len(synth.drop_duplicates()) / len(synth)
@@ -143,7 +144,7 @@ def fidelity(paths: list[Path]) -> None:
             shown = pipeline.load_examples(config)[cols]
             copies = str(len(synth.merge(shown.drop_duplicates(), how="inner")))
         exact = len(synth.merge(real.drop_duplicates(), how="inner"))
-        ts, rt = data.to_typed(synth, spec).frame, data.to_typed(real_raw, spec).frame
+        ts, rt = data.to_typed(synth_raw, spec).frame, data.to_typed(real_raw, spec).frame
         tvds, kss, parts = [], [], []
         for column in spec.generated_columns:
             a, b = ts[column.name], rt[column.name]

@@ -343,19 +343,28 @@ def a_kind(column: ir.Column) -> str:
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
-def read_typed(path: Path | str, spec: ir.Spec) -> pd.DataFrame:
-    """The typed frame of a file; a UserError naming the first cell that does not parse."""
-    raw = read_raw(path, spec)
-    typed = to_typed(raw, spec)
+def require_parseable(typed: TypedTable, raw: pd.DataFrame, spec: ir.Spec, path: Path | str,
+                      what: str = "") -> None:
+    """Raise a UserError naming the first cell (row-wise) that is not of its declared type."""
     first: tuple[int, str] | None = None
     for column in spec.columns:
         hits = np.flatnonzero(typed.bad[column.name])
         if hits.size and (first is None or hits[0] < first[0]):
             first = (int(hits[0]), column.name)
-    if first is not None:
-        row, name = first
-        column = spec.column(name)
-        raise UserError(f"data row {row + 1}, column {name}: {raw[name].iloc[row]!r} is not "
-                        f"{a_kind(column)} value", where=f"{path}:{row + 2}",
-                        hint=f"fix the cell, or the declaration at {column.location}")
+    if first is None:
+        return
+    row, name = first
+    column = spec.column(name)
+    prefix = f"{what} " if what else ""
+    raise UserError(f"{prefix}data row {row + 1}, column {name}: {raw[name].iloc[row]!r} is not "
+                    f"{a_kind(column)} value", where=f"{path}:{row + 2}",
+                    hint="fix the cell (synspec validate lists every one), or the declaration at "
+                         f"{column.location}")
+
+
+def read_typed(path: Path | str, spec: ir.Spec) -> pd.DataFrame:
+    """The typed frame of a file; a UserError naming the first cell that does not parse."""
+    raw = read_raw(path, spec)
+    typed = to_typed(raw, spec)
+    require_parseable(typed, raw, spec, path)
     return typed.frame

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from synspec import ir
-from synspec.data import TypedTable, a_kind, read_raw, to_typed
+from synspec.data import TypedTable, read_raw, require_parseable, to_typed
 from synspec.errors import UserError
 
 
@@ -21,20 +21,7 @@ def load_table(path: Path, spec: ir.Spec, what: str) -> TypedTable:
             hint="eval needs at least a few rows in every table",
         )
     typed = to_typed(raw, spec)
-    first: tuple[int, str] | None = None
-    for column in spec.columns:
-        hits = np.flatnonzero(typed.bad[column.name])
-        if hits.size and (first is None or hits[0] < first[0]):
-            first = (int(hits[0]), column.name)
-    if first is not None:
-        row, name = first
-        column = spec.column(name)
-        raise UserError(
-            f"{what} data row {row + 1}, column {name}: {raw[name].iloc[row]!r} is not "
-            f"{a_kind(column)} value",
-            where=f"{path}:{row + 2}",
-            hint=f"fix the cell (synspec validate lists every one), or the declaration at {column.location}",
-        )
+    require_parseable(typed, raw, spec, path, what)
     return typed
 
 

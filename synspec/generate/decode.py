@@ -120,7 +120,6 @@ class Decoder:
         cache0, logits0 = self._prefill(prompt_ids)
         cache = _batch_cache(self.loaded.model, cache0, n, len(prompt_ids) + max_new_tokens + 1)
         logits = logits0.expand(n, -1).clone()
-        position = len(prompt_ids)
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         bitmask = llt.allocate_token_bitmask(n, self.vocab)
         outputs: list[list[int]] = [[] for _ in range(n)]
@@ -180,9 +179,8 @@ class Decoder:
                 picked = picked[keep]
                 active = [active[r] for r in keep]
             with torch.inference_mode():
-                out = model(input_ids=picked.view(-1, 1).to(device), past_key_values=cache, use_cache=True,
-                            cache_position=torch.tensor([position], device=device))
-            position += 1
+                # Positions come from the cache's own length (see _batch_cache).
+                out = model(input_ids=picked.view(-1, 1).to(device), cache=cache, use_cache=True)
             logits = out.logits[:, -1, :].float()
             stats.forward_s += time.perf_counter() - t3
         results = []
@@ -224,6 +222,11 @@ def _batch_cache(model: Any, prompt_cache: Any, n: int, max_len: int) -> Any:
         length = keys.shape[2]
         layer.keys[:, :, :length].copy_(keys)
         layer.values[:, :, :length].copy_(values)
+        # A static layer writes each new token at `cumulative_length` (transformers 5.x
+        # takes no cache_position): without this the first generated tokens would
+        # overwrite the prompt's keys and values (tests/test_generate_units.py
+        # checks greedy decoding against transformers' own generate).
+        layer.cumulative_length.fill_(length)
     return cache
 
 
