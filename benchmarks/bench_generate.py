@@ -2,7 +2,7 @@
 
 Usage (from the repository root; one command, prints Markdown):
     python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
-        [--rows 32] [--engines llguidance outlines] [--dtype float32]
+        [--rows 32] [--engines llguidance outlines] [--dtype float32] [--prompt-kv shared copied]
     python -m benchmarks.bench_generate --fidelity OUT.csv [OUT2.csv ...]
         (fidelity of `synspec run` outputs against the real data, one table row per file)
 
@@ -10,8 +10,9 @@ For each spec and batch size it generates `--rows` checked rows (at least one ba
 batch 1 is capped at 8 rows) with the same code `synspec run` uses, then, in the same
 process and at the same batch size, decodes the same number of steps with no grammar
 (unconstrained sampling), so the two tokens/s figures share load and thermals.
-`ratio` = constrained / unconstrained tokens/s. Timings on a shared machine are noisy:
-the table header records `uptime` load averages.
+`ratio` = constrained / unconstrained tokens/s. `--prompt-kv copied` measures our loop with
+the prompt's KV copied into every row (the design before `shared_prefix.py`). Timings on a
+shared machine are noisy: the table header records `uptime` load averages.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _peak_rss_mb() -> float:
 
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str], dtype: str,
-               temperature: float) -> list[str]:
+               temperature: float, prompt_kv: list[str]) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import pipeline, seeding
     from synspec.generate.model import load_cached
@@ -54,8 +55,15 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
     lines = []
     prompt = render_prompt(spec, "clin_rule")
     checker = pipeline.RowChecker(spec)
-    for engine in engines:
+    from synspec.generate.decode import decoder_for
+
+    plain = decoder_for(loaded)
+    variants = [(e, kv) for e in engines for kv in (prompt_kv if e == "llguidance" else ["-"])]
+    for engine, kv in variants:
+        plain.shared_prefix = kv != "copied"
         gen = pipeline.Generator(spec, engine=engine, loaded=loaded)
+        if engine == "llguidance":
+            gen.decoder.shared_prefix = plain.shared_prefix
         ids = gen.decoder.encode_prompt(prompt) if engine == "llguidance" else []
         seeded = seeding.seeded_columns(spec) if engine == "llguidance" else ()
         gen.generate_batch(prompt, ids, [{}], temperature=temperature, seed=0)  # warm-up, grammar cache
@@ -89,9 +97,6 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
                 steps = max(1, tokens // max(1, generated))
             constrained_tps = tokens / elapsed
             # Unconstrained: the same loop with no grammar, as many steps per batch as above.
-            from synspec.generate.decode import decoder_for
-
-            plain = decoder_for(loaded)
             plain_ids = plain.encode_prompt(prompt)
             per_batch = max(1, round(steps / max(1, index))) if engine == "llguidance" else steps
             before = plain.stats.tokens
@@ -102,7 +107,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
             u_elapsed = time.perf_counter() - u0
             free_tps = (plain.stats.tokens - before) / u_elapsed
             lines.append(
-                f"| {name} | {engine} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
+                f"| {name} | {engine} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
                 f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
                 f"{constrained_tps:.0f} | {free_tps:.0f} | "
                 f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
@@ -173,6 +178,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["llguidance"], choices=["llguidance", "outlines"])
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
+                        help="our loop's prompt cache: shared by the batch, or copied per row")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
     if args.fidelity:
@@ -183,11 +190,12 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
           f"{torch.get_num_threads()}, Python {platform.python_version()}, load average at start "
           f"{_load_average()}")
-    print("| spec | engine | batch | rows | rows/s | first row (s) | constrained tok/s | "
+    print("| spec | engine | prompt KV | batch | rows | rows/s | first row (s) | constrained tok/s | "
           "unconstrained tok/s | ratio | yield | model load (s) | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
-        bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature)
+        bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
+                   args.prompt_kv)
     print(f"load average at end {_load_average()}")
 
 

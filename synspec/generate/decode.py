@@ -3,7 +3,8 @@
 Owns turning (one prompt, one grammar per sequence, a seed) into one text per
 sequence. Why a custom loop rather than `outlines.Generator` (kept in
 `outlines_backend.py` and measured against this one, see docs/generation.md):
-- the shared prompt is encoded ONCE and its KV cache is repeated across the batch;
+- the shared prompt is encoded ONCE and its KV cache is shared by the whole batch,
+  read once per step rather than once per row (`shared_prefix.py`);
 - each sequence has its own `llguidance.LLMatcher`, so each row can have its own
   grammar (stratified seeding forces pre-drawn values per row);
 - the masks of the whole batch are filled in one parallel llguidance call and
@@ -18,12 +19,15 @@ function of (prompt, grammars, seed, batch size) on one machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from synspec.generate.model import LoadedModel
+from synspec.generate.shared_prefix import ATTENTION_NAME, SharedPrefixCache, register
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Decoder:
 
     loaded: LoadedModel
     stats: DecodeStats = field(default_factory=DecodeStats)
+    # False: copy the prompt's KV into every row of a static cache (the previous design,
+    # kept so the benchmark can measure one against the other; see docs/benchmarks.md).
+    shared_prefix: bool = True
 
     def __post_init__(self) -> None:
         import llguidance
@@ -118,7 +125,10 @@ class Decoder:
         n = len(grammars) if grammars is not None else int(batch or 1)
         matchers = [self.matcher(g) for g in grammars] if grammars is not None else None
         cache0, logits0 = self._prefill(prompt_ids)
-        cache = _batch_cache(self.loaded.model, cache0, n, len(prompt_ids) + max_new_tokens + 1)
+        if self.shared_prefix:
+            cache = SharedPrefixCache(cache0, n, max_new_tokens)
+        else:
+            cache = _batch_cache(self.loaded.model, cache0, n, len(prompt_ids) + max_new_tokens + 1)
         logits = logits0.expand(n, -1).clone()
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         bitmask = llt.allocate_token_bitmask(n, self.vocab)
@@ -130,59 +140,64 @@ class Decoder:
         device = self.loaded.device
         stats = self.stats
         stats.sequences += n
-        for _step in range(max_new_tokens):
-            t0 = time.perf_counter()
-            if matchers is not None:
-                rows = bitmask[: len(active)]
-                live = [(matchers[s], r) for r, s in enumerate(active) if not done[s]]
-                llt.fill_next_token_bitmask_par(self.executor, live, rows)
-                allowed = _unpack(rows.numpy(), self.vocab)
-            else:
-                allowed = None
-            t1 = time.perf_counter()
-            picked = _sample(logits, allowed, temperature, gen, self.eos)
-            t2 = time.perf_counter()
-            keep: list[int] = []
-            sampled = sum(not done[s] for s in active)
-            for r, s in enumerate(active):
-                if done[s]:  # finished, kept in the batch until enough rows finish to shrink it
-                    continue
-                token = int(picked[r])
+        with _attention_implementation(model, ATTENTION_NAME if self.shared_prefix else None):
+            for _step in range(max_new_tokens):
+                t0 = time.perf_counter()
                 if matchers is not None:
-                    m = matchers[s]
-                    if not m.consume_token(token):
-                        done[s] = True
+                    rows = bitmask[: len(active)]
+                    live = [(matchers[s], r) for r, s in enumerate(active) if not done[s]]
+                    llt.fill_next_token_bitmask_par(self.executor, live, rows)
+                    allowed = _unpack(rows.numpy(), self.vocab)
+                else:
+                    allowed = None
+                t1 = time.perf_counter()
+                picked = _sample(logits, allowed, temperature, gen, self.eos)
+                t2 = time.perf_counter()
+                keep: list[int] = []
+                sampled = sum(not done[s] for s in active)
+                for r, s in enumerate(active):
+                    if done[s]:  # finished, kept in the batch until enough rows finish to shrink it
                         continue
-                    if token == self.eos or m.is_stopped():
+                    token = int(picked[r])
+                    if matchers is not None:
+                        m = matchers[s]
+                        if not m.consume_token(token):
+                            done[s] = True
+                            continue
+                        if token == self.eos or m.is_stopped():
+                            done[s] = True
+                            complete[s] = m.is_accepting() and not m.is_error()
+                            if token != self.eos:
+                                outputs[s].append(token)
+                            continue
+                    elif token == self.eos:
                         done[s] = True
-                        complete[s] = m.is_accepting() and not m.is_error()
-                        if token != self.eos:
-                            outputs[s].append(token)
+                        complete[s] = True
                         continue
-                elif token == self.eos:
-                    done[s] = True
-                    complete[s] = True
-                    continue
-                outputs[s].append(token)
-                keep.append(r)
-            stats.steps += 1
-            stats.tokens += sampled
-            t3 = time.perf_counter()
-            stats.mask_s += (t1 - t0) + (t3 - t2)
-            stats.sample_s += t2 - t1
-            if not keep:
-                active = []
-                break
-            if len(keep) <= 0.75 * len(active):
-                # Dropping finished rows copies the cache once; worth it when a quarter is done.
-                _select_rows(cache, torch.tensor(keep, device=self.loaded.device))
-                picked = picked[keep]
-                active = [active[r] for r in keep]
-            with torch.inference_mode():
-                # Positions come from the cache's own length (see _batch_cache).
-                out = model(input_ids=picked.view(-1, 1).to(device), cache=cache, use_cache=True)
-            logits = out.logits[:, -1, :].float()
-            stats.forward_s += time.perf_counter() - t3
+                    outputs[s].append(token)
+                    keep.append(r)
+                stats.steps += 1
+                stats.tokens += sampled
+                t3 = time.perf_counter()
+                stats.mask_s += (t1 - t0) + (t3 - t2)
+                stats.sample_s += t2 - t1
+                if not keep:
+                    active = []
+                    break
+                if len(keep) <= 0.75 * len(active):
+                    # Dropping finished rows copies the cache once; worth it when a quarter is done.
+                    index = torch.tensor(keep, device=self.loaded.device)
+                    if isinstance(cache, SharedPrefixCache):
+                        cache.keep_rows(index)
+                    else:
+                        _select_rows(cache, index)
+                    picked = picked[keep]
+                    active = [active[r] for r in keep]
+                with torch.inference_mode():
+                    # Positions come from the cache's own length (its get_seq_length).
+                    out = model(input_ids=picked.view(-1, 1).to(device), cache=cache, use_cache=True)
+                logits = out.logits[:, -1, :].float()
+                stats.forward_s += time.perf_counter() - t3
         results = []
         decode = self.loaded.tokenizer.decode
         for s in range(n):
@@ -203,6 +218,26 @@ def decoder_for(loaded: LoadedModel) -> Decoder:
     if key not in _DECODERS:
         _DECODERS[key] = Decoder(loaded)
     return _DECODERS[key]
+
+
+@contextmanager
+def _attention_implementation(model: Any, name: str | None) -> Iterator[None]:
+    """Run the decoding steps with another attention function, then restore the model's.
+
+    Only the steps switch: the prompt's prefill (and the Outlines backend, which pads
+    batches and needs masks) keep the model's own attention.
+    """
+    if name is None:
+        yield
+        return
+    register()
+    config = model.config
+    original = config._attn_implementation
+    config._attn_implementation = name
+    try:
+        yield
+    finally:
+        config._attn_implementation = original
 
 
 def _batch_cache(model: Any, prompt_cache: Any, n: int, max_len: int) -> Any:
