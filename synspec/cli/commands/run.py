@@ -21,7 +21,7 @@ def run(
     seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same bytes."),
     model: str = typer.Option("default", "--model",
                               help="`default` (SmolLM2-135M-Instruct) or a .gguf file / transformers dir."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Rows decoded together."),
+    batch_size: int = typer.Option(128, "--batch-size", help="Rows decoded together (at most -n)."),
     temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature; 0 is greedy."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of OUT."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT (or an interrupted run of it)."),
