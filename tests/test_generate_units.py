@@ -17,6 +17,7 @@ from synspec import ir
 from synspec.cli.common import UserError
 from synspec.generate import decode, manifest, model, pipeline, seeding
 from synspec.generate.sink import Sink, output_format
+from synspec.targets.grammar import Within
 from synspec.passes import check_file, check_text
 
 
@@ -43,12 +44,45 @@ rule a_b: a == x -> b == p
 """
 
 
+BIN_SPEC = """
+dataset bins
+column x: integer
+  range 0 to 10
+  missing 0.1 as "NA"
+  quantiles 25% 5, 50% 5, 75% 8
+"""
+
+
 # ---- seeding ---------------------------------------------------------------------------
-def test_seeded_columns_target_first_then_file_order(diabetes: ir.Spec) -> None:
+def test_seeded_columns_target_first_then_levels_then_bins(diabetes: ir.Spec) -> None:
     cols = seeding.seeded_columns(diabetes)
     assert cols[0] == "diabetes"
-    assert set(cols) == {"diabetes", "gender", "hypertension", "heart_disease", "smoking_history"}
-    assert list(cols[1:]) == [c.name for c in diabetes.columns if c.name in cols[1:]]
+    # HbA1c and glucose share hard rules with the target, so they are left to the model.
+    assert cols[1:] == ("gender", "hypertension", "heart_disease", "smoking_history", "age", "bmi")
+
+
+def test_quantile_bins_close_at_each_quantile(diabetes: ir.Spec) -> None:
+    # age: decimal(2), range 0.08 to 80, quantiles 25% 24, 50% 43, 75% 60.
+    bins, shares = seeding.quantile_bins(diabetes.column("age"))
+    assert bins == [Within(8, 2400), Within(2401, 4300), Within(4301, 6000), Within(6001, 8000)]
+    assert shares == pytest.approx([0.25] * 4)
+
+
+def test_equal_quantiles_merge_their_bins() -> None:
+    spec = check_text(BIN_SPEC).spec
+    assert spec is not None, "fixture spec must check"
+    bins, shares = seeding.quantile_bins(spec.column("x"))
+    # 25% and 50% are both 5: (5, 5] is empty and its share joins [0, 5], which holds 5.
+    assert bins == [Within(0, 5), Within(6, 8), Within(9, 10)]
+    assert shares == pytest.approx([0.5, 0.25, 0.25])
+    texts, shares = seeding.distribution(spec.column("x"))
+    assert texts[-1] == "NA" and shares == pytest.approx([0.45, 0.225, 0.225, 0.1])
+
+
+def test_numeric_bin_draws_are_stratified(diabetes: ir.Spec) -> None:
+    rows = seeding.draw_batch(diabetes, ("age",), 100, 3, 0)
+    bins, _ = seeding.quantile_bins(diabetes.column("age"))
+    assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [25, 25, 25, 25]
 
 
 def test_seeding_skips_second_column_of_a_hard_rule() -> None:

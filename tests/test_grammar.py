@@ -305,3 +305,45 @@ def test_fixed_missing_forces_the_missingness_rules() -> None:
         assert values["Drug"] is None
         assert all(values[c] is None for c in ("Ascites", "Hepatomegaly", "Spiders", "Alk_Phos", "SGOT",
                                                  "Cholesterol", "Tryglicerides", "Copper"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(low=st.integers(8, 8000), width=st.integers(0, 3000), probe=st.integers(8, 8000),
+       diabetes=st.sampled_from(["0", "1"]))
+def test_within_bounds_a_numeric_column_exactly(low: int, width: int, probe: int, diabetes: str) -> None:
+    """A seeded quantile bin (`Within`, scaled ints) admits exactly the values inside it,
+    alone and together with a fixed target the column shares no rule with."""
+    spec = _spec("diabetes")
+    high = min(low + width, 8000)
+    g = gm.row_grammar(spec, fixed={"diabetes": diabetes, "age": gm.Within(low, high)})
+    parser = lark.Lark(g.lark, parser="earley")
+    cells = {"gender": '"Male"', "heart_disease": "0", "age": f"{probe // 100}.{probe % 100:02d}",
+             "hypertension": "0", "smoking_history": '"never"', "bmi": "25.10",
+             "HbA1c_level": "5.0" if diabetes == "0" else "7.0",
+             "blood_glucose_level": "100" if diabetes == "0" else "220", "diabetes": diabetes}
+    row = ",".join(cells[name] for name in g.order)
+    try:
+        parser.parse(row)
+        accepted = True
+    except lark.exceptions.LarkError:
+        accepted = False
+    assert accepted == (low <= probe <= high), row
+
+
+def test_within_a_ruled_column_keeps_the_rule() -> None:
+    """HbA1c > 6.6 -> diabetes: bounding HbA1c to (6.6, 9] leaves only diabetes = 1."""
+    spec = _spec("diabetes")
+    g = gm.row_grammar(spec, fixed={"HbA1c_level": gm.Within(67, 90)})
+    parser = lark.Lark(g.lark, parser="earley")
+    order = list(g.order)
+
+    def row(hba1c: str, glucose: str, diabetes: str) -> str:
+        cells = {"gender": '"Female"', "heart_disease": "0", "age": "50.00", "hypertension": "0",
+                 "smoking_history": '"never"', "bmi": "25.10", "HbA1c_level": hba1c,
+                 "blood_glucose_level": glucose, "diabetes": diabetes}
+        return ",".join(cells[name] for name in order)
+
+    parser.parse(row("7.0", "220", "1"))
+    for bad in (row("7.0", "100", "0"), row("6.6", "220", "1")):
+        with pytest.raises(lark.exceptions.LarkError):
+            parser.parse(bad)

@@ -220,7 +220,7 @@ class Generator:
         self._grammars: dict[tuple, tuple[Any, int]] = {}
         self.relaxed_rows = 0
 
-    def grammar(self, fixed: dict[str, str]) -> Any:
+    def grammar(self, fixed: dict[str, seeding.Draw]) -> Any:
         """The row grammar forcing `fixed`, relaxed when the drawn values contradict the rules.
 
         Seeded columns never share a hard rule directly, but they can conflict through an
@@ -230,7 +230,7 @@ class Generator:
         """
         return self._grammar(fixed)[0]
 
-    def _grammar(self, fixed: dict[str, str]) -> tuple[Any, int]:
+    def _grammar(self, fixed: dict[str, seeding.Draw]) -> tuple[Any, int]:
         from synspec.targets.grammar import row_grammar
 
         key = tuple(fixed.items())
@@ -257,7 +257,7 @@ class Generator:
             width += max(len(column.missing_token or ""), 0) + 1
         return width + 16
 
-    def generate_batch(self, prompt: str, prompt_ids: list[int], fixed: list[dict[str, str]],
+    def generate_batch(self, prompt: str, prompt_ids: list[int], fixed: list[dict[str, seeding.Draw]],
                        *, temperature: float, seed: int) -> list[str | None]:
         """Texts of one batch (None where the row did not complete)."""
         max_new = self.max_new_tokens()

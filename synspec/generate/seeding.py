@@ -4,6 +4,9 @@ Owns choosing which columns to seed and drawing their values for one batch. A se
 value is forced through that row's grammar (`row_grammar(spec, fixed=...)`), so the
 marginals of those columns match the spec by construction and the model fills in
 the rest conditioned on them; it is also what makes the rows of a batch differ.
+Categorical and boolean columns draw a level from their declared frequencies; numeric
+columns with declared quantiles draw a quantile bin (e.g. between the 25% and 50%
+values), forced as an interval (`Within`), and the model writes the value inside it.
 
 Draws are systematic (stratified) within a batch: B points spaced 1/B apart with one
 random offset, mapped through the cumulative distribution, then shuffled. A level with
@@ -14,13 +17,25 @@ do not depend on earlier batches and a resumed run draws what the first run woul
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from synspec import ir
+from synspec.targets.grammar import Within, scaled_bounds
+
+Draw = str | Within  # a file text, or a numeric column's interval
+
+
+def _has_bins(column: ir.Column) -> bool:
+    return column.is_numeric and bool(column.quantiles) and column.low is not None \
+        and column.high is not None
 
 
 def seeded_columns(spec: ir.Spec) -> tuple[str, ...]:
-    """The columns to pre-draw: the target first, then declared-frequency columns in file order.
+    """The columns to pre-draw: the target first, then declared-frequency columns in file
+    order, then numeric columns with declared quantiles in file order.
 
     A column is skipped when a hard rule mentions it together with a column already
     chosen: independent draws of both could contradict the rule (e.g. cirrhosis'
@@ -28,8 +43,11 @@ def seeded_columns(spec: ir.Spec) -> tuple[str, ...]:
     row is valid. One seeded column per rule leaves the model room to satisfy it.
     """
     candidates = [c for c in spec.generated_columns
-                  if c.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN) and c.frequencies]
-    candidates.sort(key=lambda c: (not c.is_target, c.position))
+                  if (c.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN) and c.frequencies)
+                  or _has_bins(c)]
+    # Levels before bins: a categorical draw (ever_married) carries more than a quantile bin
+    # of a column it shares a rule with (age), and the partner rule below keeps only one.
+    candidates.sort(key=lambda c: (not c.is_target, c.is_numeric, c.position))
     chosen: list[str] = []
     for column in candidates:
         partners = {other for rule in spec.hard_rules if column.name in rule.columns
@@ -40,10 +58,51 @@ def seeded_columns(spec: ir.Spec) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def distribution(column: ir.Column) -> tuple[list[str], np.ndarray]:
-    """File texts and probabilities: declared level shares scaled by (1 - missing rate)."""
-    texts = [level for level, _ in column.frequencies]
-    shares = np.array([share for _, share in column.frequencies], dtype=float)
+def quantile_bins(column: ir.Column) -> tuple[list[Within], np.ndarray]:
+    """The intervals between a numeric column's range ends and declared quantiles, with their
+    shares: `quantiles 25% 24, 50% 43` gives [min, 24] 0.25, (24, 43] 0.25, (43, max] 0.5.
+
+    A quantile closes its bin (a share p of rows lie at or below the p-quantile, ties
+    included). Bounds are scaled integers (see `grammar.scaled_bounds`). A bin left empty
+    by two equal quantiles (many rows sharing one value) hands its share to the bin
+    before it, which holds that value.
+    """
+    low, high = scaled_bounds(column)
+    unit = Fraction(10) ** (column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0)
+    uppers = [min(max(math.floor(Fraction(str(value)) * unit), low - 1), high)
+              for _, value in column.quantiles] + [high]
+    cumulative = [0.0] + [percent / 100 for percent, _ in column.quantiles] + [1.0]
+    raw: list[tuple[Within, float]] = []
+    start = low
+    for upper, p0, p1 in zip(uppers, cumulative, cumulative[1:], strict=False):
+        raw.append((Within(start, upper), max(p1 - p0, 0.0)))
+        start = max(start, upper + 1)
+    bins: list[Within] = []
+    shares: list[float] = []
+    pending = 0.0  # share of empty bins before the first non-empty one
+    for interval, share in raw:
+        if interval.high < interval.low:
+            if shares:
+                shares[-1] += share
+            else:
+                pending += share
+            continue
+        bins.append(interval)
+        shares.append(share + pending)
+        pending = 0.0
+    return bins, np.array(shares, dtype=float)
+
+
+def distribution(column: ir.Column) -> tuple[list[Draw], np.ndarray]:
+    """Draws and probabilities: declared level shares (or quantile bins) scaled by
+    (1 - missing rate), plus the missing token at the missing rate."""
+    texts: list[Draw]
+    if column.is_numeric:
+        texts, shares = quantile_bins(column)
+        texts = list(texts)
+    else:
+        texts = [level for level, _ in column.frequencies]
+        shares = np.array([share for _, share in column.frequencies], dtype=float)
     shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(texts), 1 / len(texts))
     if column.missing_token is not None and column.missing_rate > 0:
         texts.append(column.missing_token)
@@ -52,10 +111,10 @@ def distribution(column: ir.Column) -> tuple[list[str], np.ndarray]:
 
 
 def draw_batch(spec: ir.Spec, columns: tuple[str, ...], size: int, seed: int,
-               batch_index: int) -> list[dict[str, str]]:
-    """`size` rows of fixed values (column -> file text) for batch `batch_index`."""
+               batch_index: int) -> list[dict[str, Draw]]:
+    """`size` rows of fixed values (column -> file text or interval) for batch `batch_index`."""
     rng = np.random.default_rng([seed & 0xFFFF_FFFF, seed >> 32, batch_index, 0x5EED])
-    rows: list[dict[str, str]] = [{} for _ in range(size)]
+    rows: list[dict[str, Draw]] = [{} for _ in range(size)]
     for name in columns:
         texts, shares = distribution(spec.column(name))
         points = (rng.random() + np.arange(size)) / size

@@ -36,8 +36,24 @@ NumFn = Callable[[TypedTable], np.ndarray]
 
 
 # ---- results -------------------------------------------------------------------------
+class _PassCounts:
+    """Figures derived from a check's applicable and failing row counts."""
+
+    n_applicable: int
+    n_failed: int
+
+    @property
+    def n_passed(self) -> int:
+        return self.n_applicable - self.n_failed
+
+    @property
+    def observed(self) -> float | None:
+        """Share of applicable rows that pass (None when no row applies)."""
+        return self.n_passed / self.n_applicable if self.n_applicable else None
+
+
 @dataclass
-class CheckOutcome:
+class CheckOutcome(_PassCounts):
     """One check over one table: which rows it applies to and which fail it."""
 
     name: str  # rule name, or "<column>.<check>" (e.g. "age.range", "bmi.places")
@@ -62,15 +78,6 @@ class CheckOutcome:
     @property
     def n_applicable(self) -> int:
         return int(np.count_nonzero(self.applicable))
-
-    @property
-    def n_passed(self) -> int:
-        return self.n_applicable - self.n_failed
-
-    @property
-    def observed(self) -> float | None:
-        """Share of applicable rows that pass (None when no row applies)."""
-        return self.n_passed / self.n_applicable if self.n_applicable else None
 
     @property
     def ok(self) -> bool:
@@ -429,7 +436,7 @@ class Example:
 
 
 @dataclass
-class OutcomeTotals:
+class OutcomeTotals(_PassCounts):
     """An outcome's figures summed over chunks, with the first examples of failing rows."""
 
     name: str
@@ -444,14 +451,6 @@ class OutcomeTotals:
     n_applicable: int = 0
     n_failed: int = 0
     examples: list[Example] = field(default_factory=list)
-
-    @property
-    def n_passed(self) -> int:
-        return self.n_applicable - self.n_failed
-
-    @property
-    def observed(self) -> float | None:
-        return self.n_passed / self.n_applicable if self.n_applicable else None
 
     @property
     def failed_share(self) -> float:

@@ -384,7 +384,15 @@ class RowGrammar:
     n_rules: int = 0
     n_chars: int = 0
     states: int = 0
-    fixed: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str | Within] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Within:
+    """A numeric column forced into [low, high]: integers scaled by 10**places, inclusive."""
+
+    low: int
+    high: int
 
 
 def lark_literal(text: str) -> str:
@@ -484,8 +492,9 @@ def _valid_combinations(analyzer: _Analyzer, ordered: list[str], allowed: dict[s
     return frozenset(out)
 
 
-def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGrammar:
-    """The grammar of one row of `spec`; `fixed` forces columns to given file text."""
+def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> RowGrammar:
+    """The grammar of one row of `spec`; `fixed` forces columns to given file text, or a
+    numeric column into an interval (`Within`; stratified seeding of quantile bins)."""
     from synspec.errors import UserError
 
     fixed = dict(fixed or {})
@@ -495,9 +504,22 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGramma
             raise UserError(f"cannot fix column {name}: not a generated column of {spec.name}",
                             hint="fix one of: " + ", ".join(order))
     cuts, rules, enforced, after = _analyse(spec)
+    within = {name: value for name, value in fixed.items() if isinstance(value, Within)}
+    fixed = {name: value for name, value in fixed.items() if not isinstance(value, Within)}
+    for name, bounds in within.items():
+        # Split the column's classes at the interval's ends, then allow those inside it.
+        if not spec.column(name).is_numeric:
+            raise UserError(f"cannot bound column {name}: it is not numeric")
+        cuts = {**cuts, name: cuts.get(name, set()) | {bounds.low, bounds.high + 1}}
     analyzer = _Analyzer(spec)
     classes = {n: _classes(spec.column(n), cuts.get(n, set())) for n in order}
     allowed: dict[str, list[tuple]] = dict(classes)
+    for name, bounds in within.items():
+        allowed[name] = [c for c in classes[name]
+                         if c[0] == "num" and bounds.low <= c[1] and c[2] <= bounds.high]
+        if not allowed[name]:
+            raise UserError(f"cannot bound column {name} to {bounds}: outside its range",
+                            hint="use an interval inside the column's range")
     for name, text in fixed.items():
         try:
             allowed[name] = [class_of(spec.column(name), classes[name], text)]
@@ -518,7 +540,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGramma
         if not valid:
             raise UserError(f"no row of {spec.name} can satisfy the rules "
                             + ", ".join(r.name for r in comp_rules)
-                            + (" with the fixed values" if fixed else ""),
+                            + (" with the fixed values" if fixed or within else ""),
                             where=spec.path, hint="the rules contradict each other or the column ranges")
         comps.append((ordered, valid))
     comp_of = {n: k for k, (cols, _) in enumerate(comps) for n in cols}
@@ -554,7 +576,10 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGramma
         k = comp_of.get(name)
         options: list[tuple[str, tuple]] = []
         if k is None:
-            options.append((term(name, None) if name not in fixed else term(name, ("fixed",)), states))
+            if name in within:
+                options += [(term(name, cls), states) for cls in allowed[name]]
+            else:
+                options.append((term(name, None) if name not in fixed else term(name, ("fixed",)), states))
         else:
             by_first: dict[tuple, set] = {}
             for combo in states[k]:
@@ -582,7 +607,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str] | None = None) -> RowGramma
     body = ["start: " + (top or '""'), *reversed(rules_out), *term_lines]
     text = "\n".join(header + body) + "\n"
     return RowGrammar(lark=text, order=order, enforced=enforced, checked_after=after,
-                      n_rules=len(body), n_chars=len(text), states=len(memo), fixed=fixed)
+                      n_rules=len(body), n_chars=len(text), states=len(memo), fixed={**fixed, **within})
 
 
 def rows_grammar(spec: ir.Spec, n: int) -> str:
