@@ -62,20 +62,32 @@ def assert_valid(spec_path: Path, out: Path, n: int) -> None:
 def test_run_writes_valid_rows_and_manifest(tmp_path: Path, name: str) -> None:
     spec_path = SPECS / f"{name}.synspec"
     out = tmp_path / f"{name}.csv"
-    assert run_cli(spec_path, "-n", 4, "-o", out, "--batch-size", 4, "--seed", 1) == 0
-    assert_valid(spec_path, out, 4)
+    # -n 5 with batch 4: the second batch makes rows the run does not need.
+    assert run_cli(spec_path, "-n", 5, "-o", out, "--batch-size", 4, "--seed", 1) == 0
+    assert_valid(spec_path, out, 5)
     manifest = json.loads((tmp_path / f"{name}.csv.manifest.json").read_text())
     assert manifest["status"] == "complete"
-    assert manifest["counts"]["accepted"] == 4
-    assert manifest["counts"]["generated"] >= 4
+    counts = manifest["counts"]
+    assert counts["accepted"] == 5
+    assert counts["generated"] >= 8 and counts["generated"] % 4 == 0
     assert manifest["style"] == "clin_rule" and manifest["seed"] == 1 and manifest["batch_size"] == 4
     assert manifest["model"]["weights_hash"].startswith("sha256:")
     assert manifest["spec"]["hash"].startswith("sha256:")
     assert manifest["prompt_hash"].startswith("sha256:")
     assert {"torch", "transformers", "llguidance"} <= set(manifest["libraries"])
     assert manifest["timings"]["time_to_first_row_s"] > 0
-    assert 0 < manifest["yield"] <= 1
+    # Yield counts rows that passed, not only the rows the run kept.
+    passed = counts["generated"] - counts["rejected"]
+    assert manifest["yield"] == round(passed / counts["generated"], 4)
     assert not (tmp_path / f"{name}.csv.partial.csv").exists()
+
+
+def test_batch_is_capped_at_the_row_count(tmp_path: Path) -> None:
+    out = tmp_path / "d.csv"
+    assert run_cli(DIABETES, "-n", 2, "-o", out, "--batch-size", 64, "--seed", 3) == 0
+    manifest = json.loads((tmp_path / "d.csv.manifest.json").read_text())
+    assert manifest["batch_size"] == 2
+    assert manifest["counts"]["generated"] % 2 == 0
 
 
 def test_same_seed_same_bytes_other_seed_other_rows(tmp_path: Path) -> None:

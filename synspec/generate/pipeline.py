@@ -361,7 +361,10 @@ def run(config: RunConfig, progress: Progress | None = None, generator: Generato
             "rejected_per_rule": dict(sorted(counts.rejected.items())),
             "seeding_relaxed_rows": relaxed_before + generator.relaxed_rows - relaxed_at_start,
         }
-        manifest["yield"] = round(sink.rows / counts.generated, 4) if counts.generated else None
+        # Yield: rows that passed every check over rows generated. Rows of the last batch
+        # beyond N passed but were not needed; they are not failures.
+        passed = counts.generated - counts.rejected_rows
+        manifest["yield"] = round(passed / counts.generated, 4) if counts.generated else None
         elapsed = time.perf_counter() - started
         generating = time.perf_counter() - loop_start
         manifest["timings"] = {
