@@ -1,4 +1,5 @@
-"""Fast tests of the generation pieces that need no model: seeding, sampling, sink, manifest."""
+"""Tests of the generation pieces: seeding, sampling, the decoding loop, sink and manifest
+(the few marked `model` load SmolLM2; the rest need no model)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from synspec import ir
 from synspec.cli.common import UserError
 from synspec.generate import decode, manifest, model, pipeline, seeding
 from synspec.generate.sink import Sink, output_format
-from synspec.targets.grammar import Within
 from synspec.passes import check_file, check_text
+from synspec.targets.grammar import Within
 
 
 @pytest.fixture(scope="module")
