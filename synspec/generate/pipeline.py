@@ -49,8 +49,8 @@ class RunConfig:
     examples: Path | None = None
     seed: int = 0
     model: str = "default"
-    # 128: the fastest on the 2-core CPU with the shared prompt KV (diabetes 17.3 rows/s
-    # against 10.7 at 32 and 16.4 at 256; docs/benchmarks.md). Never more than n.
+    # 128: the best batch size measured on the 2-core CPU with the shared prompt KV
+    # (docs/benchmarks.md, "Batch size"). Never more than n.
     batch_size: int = 128
     temperature: float = 1.0
     resume: bool = False

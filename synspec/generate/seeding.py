@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from synspec import ir
-from synspec.targets.grammar import Within, scaled_bounds
+from synspec.targets.grammar import Within, decimal_places, scaled_bounds
 
 Draw = str | Within  # a file text, or a numeric column's interval
 
@@ -68,28 +68,26 @@ def quantile_bins(column: ir.Column) -> tuple[list[Within], np.ndarray]:
     before it, which holds that value.
     """
     low, high = scaled_bounds(column)
-    unit = Fraction(10) ** (column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0)
+    unit = 10 ** decimal_places(column)
     uppers = [min(max(math.floor(Fraction(str(value)) * unit), low - 1), high)
               for _, value in column.quantiles] + [high]
     cumulative = [0.0] + [percent / 100 for percent, _ in column.quantiles] + [1.0]
-    raw: list[tuple[Within, float]] = []
-    start = low
-    for upper, p0, p1 in zip(uppers, cumulative, cumulative[1:], strict=False):
-        raw.append((Within(start, upper), max(p1 - p0, 0.0)))
-        start = max(start, upper + 1)
     bins: list[Within] = []
     shares: list[float] = []
+    start = low
     pending = 0.0  # share of empty bins before the first non-empty one
-    for interval, share in raw:
-        if interval.high < interval.low:
+    for upper, p0, p1 in zip(uppers, cumulative, cumulative[1:], strict=False):
+        share = max(p1 - p0, 0.0)
+        if upper < start:  # empty
             if shares:
                 shares[-1] += share
             else:
                 pending += share
             continue
-        bins.append(interval)
+        bins.append(Within(start, upper))
         shares.append(share + pending)
         pending = 0.0
+        start = upper + 1
     return bins, np.array(shares, dtype=float)
 
 
@@ -99,7 +97,6 @@ def distribution(column: ir.Column) -> tuple[list[Draw], np.ndarray]:
     texts: list[Draw]
     if column.is_numeric:
         texts, shares = quantile_bins(column)
-        texts = list(texts)
     else:
         texts = [level for level, _ in column.frequencies]
         shares = np.array([share for _, share in column.frequencies], dtype=float)

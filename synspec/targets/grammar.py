@@ -111,20 +111,21 @@ def scaled_range_regex(lo: int, hi: int, places: int) -> str:
 
 
 # ---- column classes --------------------------------------------------------------------
-def _places(column: ir.Column) -> int:
+def decimal_places(column: ir.Column) -> int:
+    """Digits after the point in the column's file text (0 for integers)."""
     return column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0
 
 
 def scaled_bounds(column: ir.Column) -> tuple[int, int]:
     """The column's range as integers scaled by 10**places (open ends bounded)."""
-    unit = 10 ** _places(column)
+    unit = 10 ** decimal_places(column)
     lo = -UNBOUNDED if column.low is None else math.ceil(Fraction(str(column.low)) * unit)
     hi = UNBOUNDED if column.high is None else math.floor(Fraction(str(column.high)) * unit)
     return lo, hi
 
 
 def scale_value(column: ir.Column, text: str) -> int:
-    return int(Fraction(text.strip()) * 10 ** _places(column))
+    return int(Fraction(text.strip()) * 10 ** decimal_places(column))
 
 
 MISSING_CLASS = ("missing",)
@@ -167,7 +168,7 @@ def class_of(column: ir.Column, cls: list[tuple], text: str) -> tuple:
 # ---- rule analysis: thresholds and Kleene evaluation over classes -------------------
 def _numeric_predicate(column: ir.Column, op: str, value: float) -> list[tuple[str, int]] | bool:
     """`column op value` as a conjunction of ('ge'|'lt', k) on scaled values, or a constant."""
-    s = Fraction(str(value)) * 10 ** _places(column)
+    s = Fraction(str(value)) * 10 ** decimal_places(column)
     up, down = math.ceil(s), math.floor(s)
     if op == ">=":
         return [("ge", up)]
@@ -405,7 +406,7 @@ def _terminal(column: ir.Column, cls: tuple) -> str:
     if cls == MISSING_CLASS:
         return lark_literal(rf.MISSING)
     if cls[0] == "num":
-        return "/" + scaled_range_regex(cls[1], cls[2], _places(column)) + "/"
+        return "/" + scaled_range_regex(cls[1], cls[2], decimal_places(column)) + "/"
     if cls[0] == "bool":
         token = column.true_token if cls[1] else column.false_token
         return lark_literal(rf.render_value(column, token))
