@@ -39,6 +39,23 @@ class ColumnKind(str, Enum):  # noqa: UP042 (str() behaviour is relied on by oth
     BOOLEAN = "boolean"
 
 
+class Conditional(_Frozen):
+    """Statistics of a column among the rows where another column holds one level.
+
+    Written `frequencies given diabetes == 1: ...`, `quantiles given diabetes == 0: ...` or
+    `values given diabetes == 1: ...`. Shares and quantiles are among the rows of that level
+    where the column is present (like the unconditional ones). `given` is a categorical or
+    boolean column; `level` is its file text (a boolean's true or false token).
+    """
+
+    given: str
+    level: str
+    frequencies: tuple[tuple[str, float], ...] = ()  # (level as in file, share)
+    quantiles: tuple[tuple[float, float], ...] = ()  # (percent, value), ascending
+    values: tuple[tuple[float, float], ...] = ()  # (value, share), ascending by value
+    location: Location
+
+
 class Column(_Frozen):
     name: str
     position: int  # 0-based position in the file
@@ -57,6 +74,10 @@ class Column(_Frozen):
     sd: float | None = None
     quantiles: tuple[tuple[float, float], ...] = ()  # (percent, value), ascending
     frequencies: tuple[tuple[str, float], ...] = ()  # (level as in file, share)
+    # A numeric column with few distinct values declares them: (value, share), ascending by
+    # value; shares among present rows. When set, only these values are allowed.
+    values: tuple[tuple[float, float], ...] = ()
+    conditionals: tuple[Conditional, ...] = ()  # in file order
     is_key: bool = False
     is_target: bool = False
     location: Location
@@ -68,6 +89,13 @@ class Column(_Frozen):
     @property
     def may_be_missing(self) -> bool:
         return self.missing_token is not None
+
+    def conditional(self, given: str, level: str) -> Conditional | None:
+        """The statistics declared for rows where `given` holds `level`, if any."""
+        for cond in self.conditionals:
+            if cond.given == given and cond.level == level:
+                return cond
+        return None
 
     @property
     def generated(self) -> bool:
