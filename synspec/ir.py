@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synspec.tree import child_nodes
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -104,19 +106,30 @@ class Column(_Frozen):
 
 
 # ---- typed rule expressions --------------------------------------------------
-class ColumnRef(_Frozen):
+class Expr(_Frozen):
+    """Base of every rule expression: `children()` is read from the model's fields.
+
+    A child is a field value that is an expression, or one inside a tuple field, so a new
+    expression class is walked (`synspec.tree.walk`) without anyone listing its fields.
+    """
+
+    def children(self) -> tuple[Expr, ...]:
+        return child_nodes((getattr(self, name) for name in type(self).model_fields), Expr)
+
+
+class ColumnRef(Expr):
     kind: Literal["column"] = "column"
     column: str
 
 
-class Const(_Frozen):
+class Const(Expr):
     """A numeric constant."""
 
     kind: Literal["const"] = "const"
     value: float
 
 
-class Level(_Frozen):
+class Level(Expr):
     """A level of a categorical column, exactly as written in the data file."""
 
     kind: Literal["level"] = "level"
@@ -124,31 +137,31 @@ class Level(_Frozen):
     value: str
 
 
-class BoolConst(_Frozen):
+class BoolConst(Expr):
     kind: Literal["bool"] = "bool"
     value: bool
 
 
-class IsTrue(_Frozen):
+class IsTrue(Expr):
     """A boolean column taken as a condition: true when it holds its true token."""
 
     kind: Literal["is_true"] = "is_true"
     column: str
 
 
-class Arith(_Frozen):
+class Arith(Expr):
     kind: Literal["arith"] = "arith"
     op: Literal["+", "-", "*", "/"]
     left: NumExpr
     right: NumExpr
 
 
-class Neg(_Frozen):
+class Neg(Expr):
     kind: Literal["neg"] = "neg"
     operand: NumExpr
 
 
-class Compare(_Frozen):
+class Compare(Expr):
     """Numeric comparison, or ==/!= between a categorical column and a level or column."""
 
     kind: Literal["compare"] = "compare"
@@ -157,7 +170,7 @@ class Compare(_Frozen):
     right: ValueExpr
 
 
-class InSet(_Frozen):
+class InSet(Expr):
     """`x in {...}` (negated for `not in`); values are Const for numbers, Level for levels."""
 
     kind: Literal["in_set"] = "in_set"
@@ -166,34 +179,34 @@ class InSet(_Frozen):
     negated: bool = False
 
 
-class IsMissing(_Frozen):
+class IsMissing(Expr):
     kind: Literal["is_missing"] = "is_missing"
     column: str
     negated: bool = False  # True for "is not missing"
 
 
-class And(_Frozen):
+class And(Expr):
     kind: Literal["and"] = "and"
     items: tuple[BoolExpr, ...]
 
 
-class Or(_Frozen):
+class Or(Expr):
     kind: Literal["or"] = "or"
     items: tuple[BoolExpr, ...]
 
 
-class Not(_Frozen):
+class Not(Expr):
     kind: Literal["not"] = "not"
     operand: BoolExpr
 
 
-class Implies(_Frozen):
+class Implies(Expr):
     kind: Literal["implies"] = "implies"
     condition: BoolExpr
     consequence: BoolExpr
 
 
-class Iff(_Frozen):
+class Iff(Expr):
     kind: Literal["iff"] = "iff"
     left: BoolExpr
     right: BoolExpr

@@ -9,11 +9,28 @@ Nothing here is resolved or checked: that is the job of `synspec.passes`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from synspec.source import Span
+from synspec.tree import child_nodes
 
 _NO_SPAN = Span(0, 0)
+
+
+class Node:
+    """Base of every syntax node: `children()` is read from the dataclass fields.
+
+    A child is a field value that is a node, or a node inside a tuple field. Fields left
+    out of equality (spans, comments, cosmetic flags) are not part of the tree proper, so
+    they hold no children. Every node class derives from `Node`, so a new one is walked
+    (`synspec.tree.walk`) without anyone listing its fields.
+    """
+
+    __slots__ = ()
+
+    def children(self) -> tuple[Node, ...]:
+        own = fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
+        return child_nodes((getattr(self, f.name) for f in own if f.compare), Node)
 
 
 def _span() -> Span:
@@ -21,7 +38,7 @@ def _span() -> Span:
 
 
 @dataclass(frozen=True)
-class Ident:
+class Ident(Node):
     """A column or rule name (written bare or in `backticks`)."""
 
     name: str
@@ -29,7 +46,7 @@ class Ident:
 
 
 @dataclass(frozen=True)
-class Number:
+class Number(Node):
     """A number with the text it was written as (kept so fmt preserves precision)."""
 
     value: float
@@ -38,7 +55,7 @@ class Number:
 
 
 @dataclass(frozen=True)
-class Text:
+class Text(Node):
     """A double-quoted string, already unescaped."""
 
     value: str
@@ -46,7 +63,7 @@ class Text:
 
 
 @dataclass(frozen=True)
-class LevelLit:
+class LevelLit(Node):
     """A category level or encoding token: bare word, quoted string or number."""
 
     value: str
@@ -56,119 +73,119 @@ class LevelLit:
 
 # ---- properties ----------------------------------------------------------------
 @dataclass(frozen=True)
-class Description:
+class Description(Node):
     text: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class SourceProp:
+class SourceProp(Node):
     text: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Rows:
+class Rows(Node):
     count: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Target:
+class Target(Node):
     column: Ident
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Key:
+class Key(Node):
     columns: tuple[Ident, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class MissingDefault:
+class MissingDefault(Node):
     token: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Unit:
+class Unit(Node):
     text: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Range:
+class Range(Node):
     low: Number
     high: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Levels:
+class Levels(Node):
     items: tuple[LevelLit, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Missing:
+class Missing(Node):
     rate: Number
     token: Text | None = None
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Mean:
+class Mean(Node):
     value: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Sd:
+class Sd(Node):
     value: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Quantile:
+class Quantile(Node):
     percent: Number  # 25 for "25%"
     value: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Quantiles:
+class Quantiles(Node):
     items: tuple[Quantile, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Frequency:
+class Frequency(Node):
     level: LevelLit
     share: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Frequencies:
+class Frequencies(Node):
     items: tuple[Frequency, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Mostly:
+class Mostly(Node):
     share: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Message:
+class Message(Node):
     text: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Cite:
+class Cite(Node):
     text: Text
     span: Span = _span()
 
@@ -193,23 +210,23 @@ def canonical_order(props: tuple, order: tuple[type, ...]) -> tuple:
 
 # ---- column types ----------------------------------------------------------------
 @dataclass(frozen=True)
-class IntegerType:
+class IntegerType(Node):
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class DecimalType:
+class DecimalType(Node):
     places: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class CategoricalType:
+class CategoricalType(Node):
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class BooleanType:
+class BooleanType(Node):
     true_token: LevelLit
     false_token: LevelLit
     span: Span = _span()
@@ -220,7 +237,7 @@ ColumnType = IntegerType | DecimalType | CategoricalType | BooleanType
 
 # ---- rule expressions ----------------------------------------------------------
 @dataclass(frozen=True)
-class Ref:
+class Ref(Node):
     """A bare name in a rule: a column, or a level of the column it is compared with."""
 
     ident: Ident
@@ -228,25 +245,25 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class NumberLit:
+class NumberLit(Node):
     number: Number
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class StringLit:
+class StringLit(Node):
     text: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class BoolLit:
+class BoolLit(Node):
     value: bool
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(Node):
     op: str  # == != < <= > >=
     left: Expr
     right: Expr
@@ -254,7 +271,7 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class Arith:
+class Arith(Node):
     op: str  # + - * /
     left: Expr
     right: Expr
@@ -262,13 +279,13 @@ class Arith:
 
 
 @dataclass(frozen=True)
-class Neg:
+class Neg(Node):
     operand: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Member:
+class Member(Node):
     operand: Expr
     items: tuple[Expr, ...]
     negated: bool
@@ -276,41 +293,41 @@ class Member:
 
 
 @dataclass(frozen=True)
-class MissingTest:
+class MissingTest(Node):
     operand: Expr
     negated: bool  # True for "is not missing"
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class And:
+class And(Node):
     left: Expr
     right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Or:
+class Or(Node):
     left: Expr
     right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Not:
+class Not(Node):
     operand: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Implies:
+class Implies(Node):
     condition: Expr
     consequence: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Iff:
+class Iff(Node):
     left: Expr
     right: Expr
     span: Span = _span()
@@ -322,14 +339,14 @@ Expr = (Ref | NumberLit | StringLit | BoolLit | Compare | Arith | Neg | Member |
 
 # ---- blocks ------------------------------------------------------------------
 @dataclass(frozen=True)
-class Dataset:
+class Dataset(Node):
     name: Ident
     props: tuple[DatasetProp, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Column:
+class Column(Node):
     name: Ident
     type: ColumnType
     props: tuple[ColumnProp, ...]
@@ -337,7 +354,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Node):
     kind: str  # "rule" (hard) or "expect" (soft)
     name: Ident
     expr: Expr
@@ -346,7 +363,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Correlation:
+class Correlation(Node):
     left: Ident
     right: Ident
     value: Number
@@ -358,7 +375,7 @@ Item = Column | Rule | Correlation
 
 
 @dataclass(frozen=True)
-class Comment:
+class Comment(Node):
     """A `#` comment; kept out of the tree proper but recorded for `fmt`."""
 
     text: str
@@ -366,7 +383,7 @@ class Comment:
 
 
 @dataclass(frozen=True)
-class SpecFile:
+class SpecFile(Node):
     """A whole parsed file: the header, the items in order, and the comments."""
 
     dataset: Dataset

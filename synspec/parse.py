@@ -489,11 +489,8 @@ def _depth(expr: n.Expr) -> int:
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        for attr in ("left", "right", "operand", "condition", "consequence"):
-            child = getattr(node, attr, None)
-            if child is not None:
-                stack.append((child, depth + 1))
-        stack.extend((item, depth + 1) for item in getattr(node, "items", ()))
+        # Only expressions count: a name or number under a leaf adds no nesting.
+        stack.extend((child, depth + 1) for child in node.children() if isinstance(child, n.Expr))
     return deepest
 
 

@@ -26,6 +26,7 @@ from itertools import product
 from synspec import ir
 from synspec import nodes as n
 from synspec.passes.context import Context
+from synspec.tree import walk
 
 # Three-valued outcomes of a condition.
 T, F, U = "true", "false", "unknown"
@@ -241,16 +242,6 @@ def _literal_value(node: n.Expr) -> float | None:
     return None
 
 
-def _walk(node: n.Expr):
-    yield node
-    for child in (getattr(node, attr, None) for attr in
-                  ("left", "right", "operand", "condition", "consequence")):
-        if child is not None:
-            yield from _walk(child)
-    for item in getattr(node, "items", ()):
-        yield from _walk(item)
-
-
 def _ranged_column(ctx: Context, node: n.Expr) -> ir.Column | None:
     if not isinstance(node, n.Ref):
         return None
@@ -271,7 +262,7 @@ def _out_of_range(ctx: Context, rule_name: str, column: ir.Column, literal: n.Ex
 
 
 def _literals(ctx: Context, rule: n.Rule) -> None:
-    for node in _walk(rule.expr):
+    for node in walk(rule.expr):
         if isinstance(node, n.Compare):
             for col_side, lit_side in ((node.left, node.right), (node.right, node.left)):
                 column = _ranged_column(ctx, col_side)

@@ -16,7 +16,7 @@ from typing import Any
 
 from synspec import ir
 from synspec.targets import row_format as rf
-from synspec.targets.grammar import generation_order
+from synspec.targets.order import generation_order
 
 STYLES = ("featdesc", "statguide", "clin_rule", "seed_ex")
 

@@ -18,6 +18,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from synspec import ir
+from synspec.targets.order import generation_order
 
 SEPARATOR = ","
 MISSING = "NA"
@@ -26,8 +27,6 @@ _BARE = re.compile(r"[A-Za-z0-9_]+")
 
 def column_order(spec: ir.Spec) -> tuple[str, ...]:
     """Generated columns in generation order (antecedents of the rules before consequents)."""
-    from synspec.targets.grammar import generation_order
-
     return generation_order(spec)
 
 
