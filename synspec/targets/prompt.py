@@ -89,6 +89,58 @@ def _share(share: float) -> str:
     return "under 0.1%" if 0 < share < 0.0005 else f"{share * 100:.1f}%"
 
 
+# A values-column lists at most this many values (the most common ones); the rest are summed.
+MAX_LISTED_VALUES = 12
+
+
+def _value_text(column: ir.Column, value: float) -> str:
+    places = column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0
+    return f"{Decimal(str(value)):.{places}f}"
+
+
+def _values_fact(column: ir.Column, values: tuple[tuple[float, float], ...]) -> str:
+    """`only the values 80 (7.0% of rows), 85 (8.0%)`, the rarest beyond the cap summed up."""
+    listed = sorted(sorted(values, key=lambda vs: -vs[1])[:MAX_LISTED_VALUES])
+    parts = [f"{_value_text(column, v)} ({_share(share)}{' of rows' * (i == 0)})"
+             for i, (v, share) in enumerate(listed)]
+    text = "only the values " + ", ".join(parts)
+    rest = len(values) - len(listed)
+    if rest:
+        share = sum(s for _, s in values) - sum(s for _, s in listed)
+        text += f" and {rest} rarer values ({_share(share)} of rows together)"
+    return text
+
+
+def _distribution_facts(column: ir.Column, quantiles: tuple[tuple[float, float], ...],
+                        frequencies: tuple[tuple[str, float], ...],
+                        values: tuple[tuple[float, float], ...]) -> list[str]:
+    facts = [f"{pct:g}% of values below about {rounded(value)}" for pct, value in quantiles]
+    if values:
+        facts.append(_values_fact(column, values))
+    if frequencies:
+        quoted = column.kind is ir.ColumnKind.CATEGORICAL
+        facts.append("; ".join(f"{rf.quote(level) if quoted else level} in {_share(share)} of rows"
+                               for level, share in frequencies))
+    return facts
+
+
+def _conditional_lines(spec: ir.Spec, column: ir.Column) -> list[str]:
+    """One line per statistic declared among the rows of one level of the target."""
+    if spec.target is None:
+        return []
+    given = spec.column(spec.target)
+    lines = []
+    for cond in column.conditionals:
+        if cond.given != given.name:
+            continue
+        level = rf.quote(cond.level) if given.kind is ir.ColumnKind.CATEGORICAL else cond.level
+        facts = _distribution_facts(column, cond.quantiles, cond.frequencies, cond.values)
+        if facts:
+            where = f"among rows where {given.name} == {level}"
+            lines.append(f"- {column.name}, {where}: " + ", ".join(facts) + ".")
+    return lines
+
+
 def _statistics(spec: ir.Spec) -> list[str]:
     lines = ["", "Statistics to follow across the rows you write:"]
     for name in generation_order(spec):
@@ -98,16 +150,12 @@ def _statistics(spec: ir.Spec) -> list[str]:
             facts.append(f"average about {rounded(column.mean)}")
         if column.sd is not None:
             facts.append(f"typical spread (standard deviation) about {rounded(column.sd)}")
-        for pct, value in column.quantiles:
-            facts.append(f"{pct:g}% of values below about {rounded(value)}")
-        if column.frequencies:
-            quoted = column.kind is ir.ColumnKind.CATEGORICAL
-            facts.append("; ".join(f"{rf.quote(level) if quoted else level} in {_share(share)} of rows"
-                                   for level, share in column.frequencies))
+        facts += _distribution_facts(column, column.quantiles, column.frequencies, column.values)
         if column.may_be_missing and column.missing_rate:
             facts.append(f"missing in {column.missing_rate * 100:.1f}% of rows")
         if facts:
             lines.append(f"- {name}: " + ", ".join(facts) + ".")
+        lines += _conditional_lines(spec, column)
     for corr in spec.correlations:
         size = abs(corr.value)
         strength = "strongly" if size >= 0.5 else ("moderately" if size >= 0.3 else "weakly")

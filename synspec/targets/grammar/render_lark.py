@@ -46,11 +46,8 @@ def lark_literal(text: str) -> str:
 
 def _declared_literals(column: ir.Column, low: int, high: int) -> str:
     """The declared values of a values-column within [low, high], as alternated literals."""
-    texts = [number_text(column, v) for v in scaled_values(column) if low <= v <= high]
-    # Longest first, as in `natural_range`: Lark's lexer takes the first alternative that
-    # matches, and "6" must not win over "60".
-    texts.sort(key=len, reverse=True)
-    return " | ".join(lark_literal(t) for t in texts)
+    # Ascending; Lark and llguidance both lex "60" whole even after the literal "6".
+    return " | ".join(lark_literal(number_text(column, v)) for v in scaled_values(column) if low <= v <= high)
 
 
 def class_terminal(column: ir.Column, cls: Class) -> str:
