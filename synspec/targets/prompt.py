@@ -1,5 +1,8 @@
 """Prompt text for the four styles: FEATDESC, STATGUIDE, CLIN_RULE and SEED_EX.
 
+`PROMPT_STYLES` is the one list of styles (name, body, whether it needs example rows,
+description); the CLI, the generator and the docs read it.
+
 Every prompt is a pure function of the spec (and, for SEED_EX, the example rows): same input,
 same bytes. Every prompt ends with the exact row format the grammar enforces (column order,
 separator, quoting, missing token), so model and grammar agree. Numbers that describe the
@@ -11,14 +14,14 @@ cannot single anyone out. Only SEED_EX puts real rows into the prompt.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from synspec import ir
 from synspec.targets import row_format as rf
 from synspec.targets.order import generation_order
-
-STYLES = ("featdesc", "statguide", "clin_rule", "seed_ex")
 
 
 def rounded(value: float, direction: str = "nearest", digits: int = 2) -> str:
@@ -173,7 +176,7 @@ def _rules(spec: ir.Spec) -> list[str]:
         lines += ["", "Clinical patterns most rows follow:"]
         for rule in spec.soft_rules:
             lines.append(f"- {rule.message or rule.text} "
-                         f"({rule.text}; in at least {rule.mostly * 100:g}% of rows)")
+                         f"({rule.text}; in at least {(rule.mostly or 0) * 100:g}% of rows)")
     return lines
 
 
@@ -196,20 +199,63 @@ def _examples(spec: ir.Spec, examples: Any) -> list[str]:
     return lines
 
 
+# ---- the styles, found by name ----------------------------------------------------------
+@dataclass(frozen=True)
+class PromptStyle:
+    """One prompt style: `body(spec, examples)` gives the lines between the task and the row
+    format; `needs_examples` styles put real rows into the prompt."""
+
+    name: str
+    body: Callable[[ir.Spec, Any], list[str]]
+    needs_examples: bool
+    description: str
+
+
+# Every style, in the order they are listed and written. A new style is one `@_style` here.
+PROMPT_STYLES: dict[str, PromptStyle] = {}
+
+
+def _style(name: str, description: str, *, needs_examples: bool = False
+           ) -> Callable[[Callable[[ir.Spec, Any], list[str]]], Callable[[ir.Spec, Any], list[str]]]:
+    def register(body: Callable[[ir.Spec, Any], list[str]]) -> Callable[[ir.Spec, Any], list[str]]:
+        PROMPT_STYLES[name] = PromptStyle(name, body, needs_examples, description)
+        return body
+    return register
+
+
+@_style("featdesc", "column definitions")
+def _featdesc(spec: ir.Spec, examples: Any) -> list[str]:
+    return _definitions(spec)
+
+
+@_style("statguide", "column definitions plus the statistics in words (declared values with their "
+        "shares, and the statistics declared given the target)")
+def _statguide(spec: ir.Spec, examples: Any) -> list[str]:
+    return _definitions(spec) + _statistics(spec)
+
+
+@_style("clin_rule", "column definitions plus the rules as clinical statements (no statistics, no rows)")
+def _clin_rule(spec: ir.Spec, examples: Any) -> list[str]:
+    return _definitions(spec) + _rules(spec)
+
+
+@_style("seed_ex", "column definitions plus K real rows from `--examples`, chosen with `--seed` "
+        "(warns on stderr)",
+        needs_examples=True)
+def _seed_ex(spec: ir.Spec, examples: Any) -> list[str]:
+    return _definitions(spec) + _examples(spec, examples)
+
+
+STYLES = tuple(PROMPT_STYLES)
+
+
 def render_prompt(spec: ir.Spec, style: str, examples: Any = None) -> str:
     """The prompt text of `style` for `spec`; `examples` (raw rows, a DataFrame) for seed_ex."""
-    if style not in STYLES:
+    found = PROMPT_STYLES.get(style)
+    if found is None:
         raise ValueError(f"unknown prompt style {style!r}; one of {', '.join(STYLES)}")
+    if found.needs_examples and (examples is None or len(examples) == 0):
+        raise ValueError(f"the {style} style needs example rows")
     task = [f"Write realistic synthetic rows of the {spec.name} table. Invent new records; "
             "never reproduce a real person."]
-    if style == "seed_ex":
-        if examples is None or len(examples) == 0:
-            raise ValueError("the seed_ex style needs example rows")
-        body = _definitions(spec) + _examples(spec, examples)
-    elif style == "featdesc":
-        body = _definitions(spec)
-    elif style == "statguide":
-        body = _definitions(spec) + _statistics(spec)
-    else:
-        body = _definitions(spec) + _rules(spec)
-    return "\n".join(task + [""] + body + row_format_text(spec)) + "\n"
+    return "\n".join(task + [""] + found.body(spec, examples) + row_format_text(spec)) + "\n"

@@ -1,30 +1,33 @@
 """`synspec compile SPEC -o DIR`: write every compiler artifact (prompts, row grammar, IR,
-enforcement report), or print one of them with --emit."""
+enforcement report), or print one of them with --emit. Targets and prompt styles are read
+from `synspec.targets.registry`."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from enum import Enum
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import typer
 
 from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_spec, require_file
+from synspec.targets.registry import PROMPT_STYLES, STYLES, TARGETS, Compilation
 
 
-class Emit(str, Enum):
-    prompt = "prompt"
-    grammar = "grammar"
-    ir = "ir"
-    enforcement = "enforcement"
+def _choices(names: Iterable[str]) -> str:
+    return "[" + "|".join(names) + "]"
 
 
-class Style(str, Enum):
-    seed_ex = "seed_ex"
-    featdesc = "featdesc"
-    statguide = "statguide"
-    clin_rule = "clin_rule"
+def _one_of(names: Iterable[str]) -> Callable[[str | None], str | None]:
+    """A flag callback accepting only registered names (a usage error, exit 2, otherwise)."""
+    known = tuple(names)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in known:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(known)}")
+        return value
+    return check
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -60,8 +63,10 @@ def _examples(spec, path: Path | None, k: int, seed: int):
 def compile(
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="The .synspec file.", show_default=False),
     out: Path | None = typer.Option(None, "-o", "--out", help="Folder for every artifact."),
-    emit: Emit | None = typer.Option(None, "--emit", help="Print one artifact to stdout instead."),
-    style: Style | None = typer.Option(None, "--style", help="Prompt style for --emit prompt."),
+    emit: str | None = typer.Option(None, "--emit", metavar=_choices(TARGETS), callback=_one_of(TARGETS),
+                                    help="Print one artifact to stdout instead."),
+    style: str | None = typer.Option(None, "--style", metavar=_choices(STYLES), callback=_one_of(STYLES),
+                                     help="Prompt style for --emit prompt."),
     examples: Path | None = typer.Option(None, "--examples",
                                          help="CSV with real rows for the seed_ex prompt."),
     n_examples: int = typer.Option(5, "--n-examples", min=1, help="How many example rows seed_ex shows."),
@@ -72,33 +77,19 @@ def compile(
 
     Example: synspec compile specs/diabetes.synspec -o build/diabetes
     """
-    from synspec.targets import enforcement as enf
-    from synspec.targets.grammar import row_grammar
-    from synspec.targets.prompt import render_prompt
-
     if (out is None) == (emit is None):
         raise UserError("pass exactly one of -o DIR and --emit ARTIFACT",
                         hint="e.g. synspec compile SPEC -o build/  or  synspec compile SPEC --emit grammar")
-    if emit is Emit.prompt and style is None:
-        raise UserError("--emit prompt needs --style", hint="one of: seed_ex, featdesc, statguide, clin_rule")
-    if style is Style.seed_ex and examples is None:
-        raise UserError("the seed_ex style needs example rows", hint="pass --examples DATA.csv")
+    if emit == "prompt" and style is None:
+        raise UserError("--emit prompt needs --style", hint="one of: " + ", ".join(STYLES))
+    if style is not None and PROMPT_STYLES[style].needs_examples and examples is None:
+        raise UserError(f"the {style} style needs example rows", hint="pass --examples DATA.csv")
     spec = load_spec(spec_path)
-    rows = _examples(spec, examples, n_examples, seed)
-    grammar = row_grammar(spec)
-    report = enf.enforcement(spec, grammar)
-    artifacts = {f"prompt.{s.value}.txt": (lambda s=s: render_prompt(spec, s.value, examples=rows))
-                 for s in Style if s is not Style.seed_ex or rows is not None}
-    artifacts.update({
-        "row.lark": lambda: grammar.lark,
-        "ir.json": lambda: spec.model_dump_json(indent=2) + "\n",
-        "enforcement.json": lambda: enf.to_json(report),
-        "enforcement.md": lambda: enf.to_markdown(report),
-    })
+    compilation = Compilation(spec, _examples(spec, examples, n_examples, seed))
+    artifacts = {name: make for target in TARGETS.values()
+                 for name, make in target.artifacts(compilation).items()}
     if emit is not None:
-        name = {Emit.grammar: "row.lark", Emit.ir: "ir.json", Emit.enforcement: "enforcement.json",
-                Emit.prompt: f"prompt.{style.value if style else ''}.txt"}[emit]
-        console.file.write(artifacts[name]())
+        console.file.write(artifacts[TARGETS[emit].emitted(style)]())
         console.file.flush()
         raise typer.Exit(EXIT_OK)
     assert out is not None
@@ -111,6 +102,7 @@ def compile(
     out.mkdir(parents=True, exist_ok=True)
     for name, make in artifacts.items():
         _write_atomic(out / name, make())
+    report = compilation.enforcement
     console.print(f"wrote {len(artifacts)} artifacts to {out} (grammar enforces "
                   f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",
                   markup=False)
