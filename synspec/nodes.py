@@ -29,8 +29,14 @@ class Node:
     __slots__ = ()
 
     def children(self) -> tuple[Node, ...]:
-        own = fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
-        return child_nodes((getattr(self, f.name) for f in own if f.compare), Node)
+        names = _TREE_FIELDS.get(type(self))
+        if names is None:
+            own = fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
+            names = _TREE_FIELDS[type(self)] = tuple(f.name for f in own if f.compare)
+        return child_nodes((getattr(self, name) for name in names), Node)
+
+
+_TREE_FIELDS: dict[type, tuple[str, ...]] = {}  # per node class, the fields that can hold children
 
 
 def _span() -> Span:

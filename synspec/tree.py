@@ -70,7 +70,8 @@ class Visitor:
         super().__init_subclass__(**kwargs)
         cls._methods = {}
 
-    def dispatch(self, prefix: str, node: object, *args: Any) -> Any:
+    def method_for(self, prefix: str, node: object) -> Callable[..., Any]:
+        """The (unbound) method `prefix_<ClassName>` for `node`; `UnhandledNode` if none."""
         key = (prefix, type(node))
         method = self._methods.get(key)
         if method is None:
@@ -79,7 +80,10 @@ class Visitor:
                 raise UnhandledNode(f"{type(self).__name__} has no {prefix}_{type(node).__name__}: "
                                     f"every kind of node it can meet needs one")
             self._methods[key] = method
-        return method(self, node, *args)
+        return method
+
+    def dispatch(self, prefix: str, node: object, *args: Any) -> Any:
+        return self.method_for(prefix, node)(self, node, *args)
 
     def visit(self, node: object, *args: Any) -> Any:
         return self.dispatch("visit", node, *args)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -138,6 +139,7 @@ class RuleAnalyzer(Visitor):
 
     def __init__(self, spec: ir.Spec) -> None:
         self.spec = spec
+        self._value_methods: dict[type, Callable[..., bool | None]] = {}
 
     def cuts(self, expr: ir.Expr, out: dict[str, set[int]]) -> None:
         """Record the thresholds of every numeric comparison (Unsupported if inexpressible)."""
@@ -145,7 +147,11 @@ class RuleAnalyzer(Visitor):
 
     def value(self, expr: ir.Expr, env: dict[str, Class]) -> bool | None:
         """The Kleene truth value of `expr` on the class assignment `env`."""
-        return self.dispatch("value", expr, env)  # type: ignore[no-any-return]
+        # The hot loop of `valid_combinations`: one table lookup per node, no extra frame.
+        method = self._value_methods.get(type(expr))
+        if method is None:
+            method = self._value_methods[type(expr)] = self.method_for("value", expr)
+        return method(self, expr, env)  # type: ignore[no-any-return]
 
     # -- operands --------------------------------------------------------------------
     def _generated(self, name: str) -> ir.Column:
