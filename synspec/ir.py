@@ -114,7 +114,13 @@ class Expr(_Frozen):
     """
 
     def children(self) -> tuple[Expr, ...]:
-        return child_nodes((getattr(self, name) for name in type(self).model_fields), Expr)
+        names = _EXPR_FIELDS.get(type(self))
+        if names is None:  # `model_fields` is slow to ask for; generation order asks often
+            names = _EXPR_FIELDS[type(self)] = tuple(type(self).model_fields)
+        return child_nodes((getattr(self, name) for name in names), Expr)
+
+
+_EXPR_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class ColumnRef(Expr):

@@ -13,7 +13,8 @@ from synspec.tree import walk
 
 def mentioned_columns(expr: ir.Expr) -> set[str]:
     """Every column an expression names, at any depth (any node with a `column` field)."""
-    return {node.column for node in walk(expr) if isinstance(getattr(node, "column", None), str)}
+    # A model's field values live in its __dict__; getattr of a missing field is slow in pydantic.
+    return {column for node in walk(expr) if isinstance(column := vars(node).get("column"), str)}
 
 
 def _condition_columns(expr: ir.Expr) -> tuple[set[str], set[str]]:
