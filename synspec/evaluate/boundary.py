@@ -174,15 +174,19 @@ def column_boundaries(
     return {"boundary_excess": max(ratios) if ratios else None, "boundary_points": points}
 
 
-def labels(column: ir.Column, values: pd.Series) -> pd.Series:
-    """Present values as reported: numbers at the column's precision, booleans as their tokens."""
-    if column.is_numeric:
-        per_unit = scale(column)
-        return _steps(values, per_unit).map(lambda steps: _value(steps, per_unit))
+def level_labels(column: ir.Column, values: pd.Series) -> pd.Series:
+    """Present values of a categorical or boolean column as text (booleans as their tokens)."""
     present = values.dropna()
     if column.kind is ir.ColumnKind.BOOLEAN:
         return present.map({1.0: column.true_token, 0.0: column.false_token})
     return present.astype(str)
+
+
+def _shares(column: ir.Column, values: pd.Series) -> pd.Series:
+    """Share of each present value; numerics keyed by precision steps (counted before labelling:
+    a label per row would cost more than the counting)."""
+    keys = _steps(values, scale(column)) if column.is_numeric else level_labels(column, values)
+    return keys.value_counts(normalize=True)
 
 
 def top_values(
@@ -190,15 +194,14 @@ def top_values(
 ) -> list[dict[str, Any]]:
     """The union of both tables' `k` most common present values, with each table's share;
     ordered by synthetic share, then real share (largest first)."""
-    real_shares = labels(column, real).value_counts(normalize=True)
-    syn_shares = labels(column, synthetic).value_counts(normalize=True)
+    real_shares, syn_shares = _shares(column, real), _shares(column, synthetic)
     chosen = list(dict.fromkeys([*syn_shares.index[:k], *real_shares.index[:k]]))
     rows = [
         {
-            "value": value,
-            "real_share": float(real_shares.get(value, 0.0)),
-            "synthetic_share": float(syn_shares.get(value, 0.0)),
+            "value": _value(int(key), scale(column)) if column.is_numeric else key,
+            "real_share": float(real_shares.get(key, 0.0)),
+            "synthetic_share": float(syn_shares.get(key, 0.0)),
         }
-        for value in chosen
+        for key in chosen
     ]
     return sorted(rows, key=lambda row: (-row["synthetic_share"], -row["real_share"]))

@@ -76,7 +76,7 @@ def column_overlay(
                 va="top",
             )
     else:
-        labelled = {k: boundary.labels(column, f[column.name]) for k, f in frames.items()}
+        labelled = {k: boundary.level_labels(column, f[column.name]) for k, f in frames.items()}
         shares = {k: v.value_counts(normalize=True) for k, v in labelled.items()}
         pooled = pd.concat(list(shares.values())).groupby(level=0).sum().sort_values(ascending=False)
         levels = sorted(pooled.index[:_MAX_LEVELS], key=str)
