@@ -44,6 +44,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def _boundary_summary(result: EvalResult) -> Table:
     """Per numeric column: boundary excess, its worst point, and the most common synthetic value."""
     from rich.table import Table
+    from rich.text import Text
 
     from synspec.evaluate.boundary import FLAG_ABOVE
     from synspec.evaluate.report import fmt
@@ -58,15 +59,16 @@ def _boundary_summary(result: EvalResult) -> Table:
         worst = c.worst_point()
         top = c.top_values[0] if c.top_values else None
         flagged = c.boundary_excess is not None and c.boundary_excess > FLAG_ABOVE
-        table.add_row(
+        cells = [
             name,
             fmt(c.boundary_excess) + (" !" if flagged else ""),
             "–" if worst is None else f"{worst.value} ({worst.kind})",
             "–" if worst is None else fmt(worst.real_share),
             "–" if worst is None else fmt(worst.synthetic_share),
             "–" if top is None else f"{top.value}: {fmt(top.synthetic_share)}/{fmt(top.real_share)}",
-            style="bold red" if flagged else None,
-        )
+        ]
+        # Text, not markup: a column or rule name from the spec may hold square brackets.
+        table.add_row(*(Text(cell) for cell in cells), style="bold red" if flagged else None)
     return table
 
 
