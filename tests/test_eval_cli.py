@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -91,34 +92,80 @@ def test_passing_thresholds_exit_zero_and_refuse_overwrite(outputs, synthetic, c
     assert main([*args, "--fail-on", "exact_copy_rate>0.5", "--seed", "1"]) == 0
 
 
-def test_prompt_examples_from_the_manifest(synthetic, tmp_path):
+def _eval_json(synthetic: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    args = ["eval", "--spec", str(SPEC), "--real", str(real_csv("cirrhosis")), "--synthetic", str(synthetic)]
+    code = main([*args, "--json", str(out), *extra])
+    return code, json.loads(out.read_text()) if out.exists() else {}
+
+
+def test_prompt_examples_are_the_manifest_rows_used(synthetic, tmp_path, capsys):
+    # The run manifest names the examples file and which of its rows the prompts showed
+    # (`examples.rows_used`); only those rows count as prompt copies.
     syn = tmp_path / "syn.csv"
     syn.write_bytes(synthetic.read_bytes())
-    first = syn.read_text().splitlines()
-    header, row = first[0].split(","), first[1].split(",")
-    manifest = {"prompt_examples": [dict(zip(header, row, strict=True))]}
+    lines = synthetic.read_text().splitlines()
+    examples = tmp_path / "examples.csv"
+    # Row 0 is not in the synthetic table; rows 1 and 2 are its first two rows.
+    other = lines[3].split(",")
+    other[1] = "41" if other[1] != "41" else "42"  # N_Days changed: equal to no synthetic row
+    examples.write_text("\n".join([lines[0], ",".join(other), lines[1], lines[2]]) + "\n")
+    manifest = {
+        "spec": {"hash": "sha256:" + hashlib.sha256(SPEC.read_bytes()).hexdigest()},
+        "style": "seed_ex",
+        "examples": {"path": str(examples), "rows": 2, "rows_used": [0, 1]},
+    }
     (tmp_path / "syn.csv.manifest.json").write_text(json.dumps(manifest))
-    js = tmp_path / "r.json"
-    assert (
-        main(
-            [
-                "eval",
-                "--spec",
-                str(SPEC),
-                "--real",
-                str(real_csv("cirrhosis")),
-                "--synthetic",
-                str(syn),
-                "--json",
-                str(js),
-                "--fail-on",
-                "prompt_copy_rate>=0.1",
-            ]
-        )
-        == 0
+    code, data = _eval_json(syn, tmp_path / "r.json", "--fail-on", "prompt_copy_rate>=0.01")
+    assert code == 0
+    assert data["figures"]["prompt_copy_rate"]["synthetic"] == pytest.approx(1 / 200)
+    assert data["manifest"] == {
+        "path": str(tmp_path / "syn.csv.manifest.json"),
+        "spec_hash": manifest["spec"]["hash"],
+        "spec_matches": True,
+        "style": "seed_ex",
+        "examples_path": str(examples),
+        "prompt_examples": "rows_used",
+    }
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_manifest_of_another_spec_warns(synthetic, tmp_path, capsys):
+    syn = tmp_path / "syn.csv"
+    syn.write_bytes(synthetic.read_bytes())
+    (tmp_path / "syn.csv.manifest.json").write_text(json.dumps({"spec": {"hash": "sha256:00"}}))
+    code, data = _eval_json(syn, tmp_path / "r.json")
+    assert code == 0 and data["manifest"]["spec_matches"] is False
+    assert data["manifest"]["prompt_examples"] is None
+    assert "another version of the spec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("{not json", "cannot read the run manifest"),
+        ('{"examples": {"path": "x.csv", "rows_used": [-1]}}', "rows_used"),
+        ('{"examples": "x.csv"}', "not an object"),
+    ],
+)
+def test_unreadable_manifest_is_a_user_error(manifest, message, synthetic, tmp_path, capsys):
+    syn = tmp_path / "syn.csv"
+    syn.write_bytes(synthetic.read_bytes())
+    (tmp_path / "syn.csv.manifest.json").write_text(manifest)
+    code, _ = _eval_json(syn, tmp_path / "r.json")
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_rows_used_beyond_the_examples_file(synthetic, tmp_path, capsys):
+    syn = tmp_path / "syn.csv"
+    syn.write_bytes(synthetic.read_bytes())
+    examples = tmp_path / "examples.csv"
+    examples.write_text("\n".join(synthetic.read_text().splitlines()[:3]) + "\n")
+    (tmp_path / "syn.csv.manifest.json").write_text(
+        json.dumps({"examples": {"path": str(examples), "rows_used": [0, 5]}})
     )
-    rate = json.loads(js.read_text())["figures"]["prompt_copy_rate"]["synthetic"]
-    assert rate == pytest.approx(1 / 200)
+    code, _ = _eval_json(syn, tmp_path / "r.json")
+    assert code == 2 and "example row 5" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -224,4 +271,8 @@ def test_manifest_naming_only_the_examples_file(synthetic, tmp_path):
     js = tmp_path / "r.json"
     args = ["eval", "--spec", str(SPEC), "--real", str(real_csv("cirrhosis")), "--synthetic", str(syn)]
     assert main([*args, "--json", str(js)]) == 0
-    assert json.loads(js.read_text())["figures"]["prompt_copy_rate"]["synthetic"] == pytest.approx(2 / 200)
+    data = json.loads(js.read_text())
+    # Without rows_used the whole examples file stands in for the prompt rows (an upper bound).
+    assert data["figures"]["prompt_copy_rate"]["synthetic"] == pytest.approx(2 / 200)
+    assert data["manifest"]["prompt_examples"] == "whole_file"
+    assert data["manifest"]["spec_matches"] is None

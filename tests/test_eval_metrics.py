@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,8 +18,9 @@ from synspec.errors import UserError
 from synspec.evaluate import fidelity, privacy
 from synspec.evaluate.baseline import baseline_raw
 from synspec.evaluate.pipeline import evaluate
+from synspec.evaluate.result import SCHEMA_VERSION, EvalResult
 from synspec.evaluate.tables import load_table
-from synspec.evaluate.thresholds import parse_threshold
+from synspec.evaluate.thresholds import METRICS, parse_threshold
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +39,17 @@ def identical(spec, real):
 
 
 def test_identical_tables(identical):
-    figures = identical["figures"]
-    assert figures["mean_ks"]["synthetic"] == 0
-    assert figures["max_tvd"]["synthetic"] == 0
-    assert figures["max_missing_diff"]["synthetic"] == 0
-    assert figures["pearson_diff"]["synthetic"] == pytest.approx(0, abs=1e-12)
-    assert figures["exact_copy_rate"]["synthetic"] == 1.0
-    assert figures["dcr_median"]["synthetic"] == 0
+    figures = identical.synthetic_figures()
+    assert figures["mean_ks"] == 0
+    assert figures["max_tvd"] == 0
+    assert figures["max_missing_diff"] == 0
+    assert figures["pearson_diff"] == pytest.approx(0, abs=1e-12)
+    assert figures["exact_copy_rate"] == 1.0
+    assert figures["dcr_median"] == 0
+    assert figures["boundary_excess"] == pytest.approx(1.0)
     # The baseline is a different table: it does not copy everyone.
-    assert figures["exact_copy_rate"]["baseline"] < 0.05
-    assert figures["mean_ks"]["baseline"] > 0
+    assert identical.figures["exact_copy_rate"].baseline < 0.05
+    assert identical.figures["mean_ks"].baseline > 0
 
 
 def test_shuffled_copy_is_undetectable_but_fully_copied(spec, real):
@@ -57,7 +62,15 @@ def test_shuffled_copy_is_undetectable_but_fully_copied(spec, real):
 
 def test_detection_tells_the_baseline_apart(identical):
     # Independent marginals break cirrhosis' joint missingness: easy to detect.
-    assert identical["figures"]["detection_auc"]["baseline"] > 0.75
+    assert identical.figures["detection_auc"].baseline > 0.75
+
+
+def test_result_round_trips_through_its_json(identical):
+    data = json.loads(identical.to_json())
+    assert data["schema_version"] == SCHEMA_VERSION
+    back = EvalResult.model_validate(data)
+    assert back.model_dump() == identical.model_dump()
+    assert back.plot_data == {}  # plot arrays are never serialised
 
 
 def test_disjoint_supports_have_tvd_one():
@@ -99,6 +112,16 @@ def test_baseline_follows_the_spec(spec):
             assert typed.frame[column.name].isna().mean() == pytest.approx(column.missing_rate, abs=0.04)
     drug = spec.column("Drug")
     assert set(typed.frame["Drug"].dropna()) <= set(drug.levels)
+
+
+def test_baseline_draws_declared_values(spec):
+    stage = spec.column("Stage").model_copy(update={"values": ((1.0, 0.1), (3.0, 0.9))})
+    columns = tuple(stage if c.name == "Stage" else c for c in spec.columns)
+    declared = spec.model_copy(update={"columns": columns})
+    typed = to_typed(baseline_raw(declared, 4000, seed=2), declared)
+    shares = typed.frame["Stage"].dropna().value_counts(normalize=True)
+    assert set(shares.index) == {1.0, 3.0}
+    assert shares[3.0] == pytest.approx(0.9, abs=0.02)
 
 
 def test_privacy_distances_and_membership(spec, real):
@@ -147,3 +170,11 @@ def test_threshold_semantics():
     gate = parse_threshold(" tstr_trtr_auroc < 0.9 ")
     assert gate.fails(0.8) and not gate.fails(0.95)
     assert gate.fails(None)  # not measured: fails
+
+
+def test_docs_name_every_threshold_metric_and_result_field():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text(encoding="utf-8")
+    thresholds = docs[docs.index("## Thresholds") :]
+    assert [m for m in METRICS if f"`{m}`" not in thresholds] == []
+    schema = docs[docs.index("## The JSON result") :]
+    assert [f for f in EvalResult.model_fields if f"| `{f}` |" not in schema] == []

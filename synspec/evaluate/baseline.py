@@ -1,11 +1,12 @@
 """The baseline table: rows drawn independently from the spec's declared marginals, no model.
 
-Same size as the synthetic table. Numerics follow the declared quantiles (piecewise-linear
-inverse CDF through the range ends and the quantiles), else a normal from mean/sd, else a
-uniform over the range; clipped to the range and rounded to the declared places. Categoricals
-and booleans follow the declared frequencies (uniform over the levels when none are declared).
-Each column is missing at its declared rate; key columns are numbered 1..n. Every column is
-independent of every other, so whatever the model beats this table by is what it adds.
+Same size as the synthetic table. Numerics follow their declared values and shares, else the
+declared quantiles (piecewise-linear inverse CDF through the range ends and the quantiles),
+else a normal from mean/sd, else a uniform over the range; clipped to the range and rounded to
+the declared places. Categoricals and booleans follow the declared frequencies (uniform over the
+levels when none are declared). Each column is missing at its declared rate; key columns are
+numbered 1..n. Every column is independent of every other, so whatever the model beats this
+table by is what it adds.
 The table is returned as file text (a raw frame) so it goes through `data.to_typed` like a file.
 """
 
@@ -20,7 +21,12 @@ from synspec import ir
 def _numeric(column: ir.Column, n: int, rng: np.random.Generator) -> np.ndarray:
     low = column.low if column.low is not None else -np.inf
     high = column.high if column.high is not None else np.inf
-    if column.quantiles:
+    if column.values:
+        options = np.array([v for v, _ in column.values], dtype=float)
+        weights = np.array([w for _, w in column.values], dtype=float)
+        # Declared shares are rounded: normalise them (uniform when none is positive).
+        drawn = rng.choice(options, size=n, p=weights / weights.sum() if weights.sum() > 0 else None)
+    elif column.quantiles:
         probs = [q / 100 for q, _ in column.quantiles]
         values = [v for _, v in column.quantiles]
         # Anchor the tails at the range ends (or extrapolate by the outer quantile gaps).
@@ -55,12 +61,10 @@ def _text(column: ir.Column, values: np.ndarray) -> np.ndarray:
 
 
 def _choice(column: ir.Column, n: int, rng: np.random.Generator) -> np.ndarray:
-    if column.kind is ir.ColumnKind.BOOLEAN:
-        options = [column.true_token, column.false_token]
-    else:
-        options = list(column.levels)
+    # A boolean's levels are (true_token, false_token), so both kinds draw from `levels`.
+    options = list(column.levels)
     shares = dict(column.frequencies)
-    weights = np.array([shares.get(o, 0.0) for o in options], dtype=float)
+    weights = np.array([shares.get(o, 0.0) for o in options], dtype=np.float64)
     if weights.sum() <= 0:
         weights = np.ones(len(options))
     return rng.choice(np.array(options, dtype=object), size=n, p=weights / weights.sum())

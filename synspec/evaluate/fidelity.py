@@ -3,9 +3,10 @@
 Per column: KS statistic and Wasserstein distance (`scipy.stats.ks_2samp`,
 `scipy.stats.wasserstein_distance`; the latter also divided by the real IQR) for numerics,
 total variation distance of level shares for categoricals and booleans, and the difference of
-missing rates. Pairs: Pearson/Spearman correlation-matrix differences (`pandas.DataFrame.corr`),
-Cramér's V differences (`scipy.stats.contingency.association`), and the TVD of joint
-distributions of column pairs the spec's rules link. Detection: cross-validated AUC of a
+missing rates; boundary excess and top values (`boundary`). Pairs: Pearson/Spearman
+correlation-matrix differences (`pandas.DataFrame.corr`), Cramér's V differences
+(`scipy.stats.contingency.association`), and the TVD of joint distributions of column pairs
+the spec's rules link. Detection: cross-validated AUC of a
 classifier telling real from synthetic rows (`sklearn.model_selection.cross_val_score`).
 """
 
@@ -23,6 +24,7 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 from threadpoolctl import threadpool_limits
 
 from synspec import ir
+from synspec.evaluate import boundary
 from synspec.evaluate.encode import feature_columns, model_matrix
 from synspec.evaluate.privacy import row_hashes
 
@@ -44,7 +46,8 @@ def tvd(real: pd.Series, synthetic: pd.Series) -> float:
 
 
 def column_fidelity(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per generated column: kind, missing-rate difference and the distribution distance."""
+    """Per generated column: kind, missing-rate difference, the distribution distance, the
+    boundary excess with its points (numerics) and the top values."""
     out: dict[str, dict[str, Any]] = {}
     for column in feature_columns(spec):
         r, s = real[column.name], synthetic[column.name]
@@ -64,8 +67,10 @@ def column_fidelity(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) 
                 entry["wasserstein_iqr"] = entry["wasserstein"] / iqr
             else:
                 entry["ks"] = entry["wasserstein"] = entry["wasserstein_iqr"] = None
+            entry.update(boundary.column_boundaries(spec, column, r, s))
         else:
             entry["tvd"] = tvd(r, s)
+        entry["top_values"] = boundary.top_values(column, r, s)
         out[column.name] = entry
     return out
 

@@ -1,8 +1,9 @@
 """Running every metric on the synthetic table and on the baseline, into one result.
 
-`evaluate` returns a dict: `figures` (headline figure -> {"synthetic", "baseline"}), and the
-detail per area (`columns`, `pairs`, `consistency`, `privacy`, `utility`) for the JSON and
-HTML reports. Arrays only the plots need are kept under `_plot` and dropped from the JSON.
+`evaluate` returns an `EvalResult` (`result.py`): `figures` (headline figure -> synthetic and
+baseline values), and the detail per area (`columns`, `pairs`, `consistency`, `privacy`,
+`utility`) for the JSON and HTML reports. Arrays only the plots need ride along as its
+`plot_data`, never serialised.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from synspec import ir
 from synspec.data import TypedTable, to_typed
 from synspec.evaluate import consistency, fidelity, privacy, utility
 from synspec.evaluate.baseline import baseline_raw
+from synspec.evaluate.result import EvalResult, ManifestInputs
 from synspec.evaluate.split import split_rows
 from synspec.evaluate.tables import subset
 
@@ -48,6 +50,7 @@ def _fidelity_figures(
         "spearman_diff": (pairs["spearman"] or {}).get("mean_abs_diff"),
         "cramers_v_diff": (pairs["cramers_v"] or {}).get("mean_abs_diff"),
         "rule_pair_tvd": _mean(list(rule_pairs.values())),
+        "boundary_excess": _max([c.get("boundary_excess") for c in columns.values() if "ks" in c]),
     }
 
 
@@ -78,9 +81,14 @@ def evaluate(
     holdout_frac: float = 0.2,
     seed: int = 0,
     prompt_examples: pd.DataFrame | None = None,
+    manifest: ManifestInputs | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Every figure for the synthetic table and for a baseline of the same size."""
+) -> EvalResult:
+    """Every figure for the synthetic table and for a baseline of the same size.
+
+    `prompt_examples`: the rows the run's prompts showed (their copies are counted);
+    `manifest`: what was read from the run manifest, recorded in the result.
+    """
     # One OpenMP thread for gradient boosting: on a small shared machine its worker threads spin
     # against each other and fits ran 6x slower than single-threaded (measured: 1.6 s vs 0.27 s).
     with threadpool_limits(limits=1, user_api="openmp"):
@@ -92,6 +100,7 @@ def evaluate(
             holdout_frac=holdout_frac,
             seed=seed,
             prompt_examples=prompt_examples,
+            manifest=manifest,
             progress=progress,
         )
 
@@ -105,8 +114,9 @@ def _evaluate(
     holdout_frac: float,
     seed: int,
     prompt_examples: pd.DataFrame | None,
+    manifest: ManifestInputs | None,
     progress: Callable[[str], None] | None,
-) -> dict[str, Any]:
+) -> EvalResult:
     step = progress or (lambda _name: None)
     if holdout is None:
         train_rows, holdout_rows, stratified = split_rows(real.frame, spec, holdout_frac, seed)
@@ -179,6 +189,7 @@ def _evaluate(
         figures[label].update(_utility_figures(util, label))
     names = list(figures["synthetic"])
     result["figures"] = {name: {label: figures[label][name] for label in tables} for name in names}
-    result.update(columns=columns, pairs=pairs, privacy=priv, utility=util)
-    result["_plot"] = {**plot, "real": full.frame, "synthetic": synthetic.frame, "baseline": base.frame}
-    return result
+    result.update(columns=columns, pairs=pairs, privacy=priv, utility=util, manifest=manifest)
+    return EvalResult.model_validate(result).with_plot_data(
+        {**plot, "real": full.frame, "synthetic": synthetic.frame, "baseline": base.frame}
+    )

@@ -11,10 +11,10 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from synspec.diagnostics import did_you_mean
 from synspec.errors import UserError
+from synspec.evaluate.result import Verdict
 
 OPERATORS = {
     ">=": operator.ge,
@@ -40,6 +40,7 @@ METRICS: dict[str, str] = {
     "spearman_diff": "mean |difference| of Spearman correlation matrices",
     "cramers_v_diff": "mean |difference| of Cramér's V over categorical pairs",
     "rule_pair_tvd": "mean TVD of joint distributions of rule-linked column pairs",
+    "boundary_excess": "largest boundary excess over numeric columns (1: no pile at a boundary)",
     "detection_auc": "cross-validated AUC telling real from synthetic (0.5 ideal)",
     "hard_failure_rate": "share of rows failing a hard rule or column constraint",
     "exact_copy_rate": "share of synthetic rows copying a real row",
@@ -89,14 +90,14 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(metric, op, float(value), text.strip())
 
 
-def judge(thresholds: list[Threshold], figures: dict[str, Any]) -> list[dict[str, Any]]:
+def judge(thresholds: list[Threshold], figures: dict[str, float | None]) -> list[Verdict]:
     """One verdict per threshold: its text, the figure, and whether it failed."""
     return [
-        {
-            "threshold": t.text,
-            "metric": t.metric,
-            "value": figures.get(t.metric),
-            "failed": t.fails(figures.get(t.metric)),
-        }
+        Verdict(
+            threshold=t.text,
+            metric=t.metric,
+            value=figures.get(t.metric),
+            failed=t.fails(figures.get(t.metric)),
+        )
         for t in thresholds
     ]

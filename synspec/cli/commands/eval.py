@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_spec
 from synspec.errors import UserError
+
+if TYPE_CHECKING:  # the evaluation stack is imported only when eval runs
+    from rich.table import Table
+
+    from synspec.evaluate.result import EvalResult
 
 
 def _refuse_overwrite(path: Path | None, force: bool, flag: str) -> None:
@@ -36,46 +41,35 @@ def _write_atomic(path: Path, text: str) -> None:
         ) from None
 
 
-def _prompt_examples(synthetic: Path, spec):
-    """The run manifest's prompt examples as a typed frame, or None when there are none.
+def _boundary_summary(result: EvalResult) -> Table:
+    """Per numeric column: boundary excess, its worst point, and the most common synthetic value."""
+    from rich.table import Table
+    from rich.text import Text
 
-    `prompt_examples` (the rows the prompts showed, as file text) is preferred. A manifest that
-    only names its examples file (`examples.path`) gets that whole file instead: a superset of
-    the rows sampled into the prompt, so the copy rate is an upper bound.
-    """
-    import pandas as pd
+    from synspec.evaluate.boundary import FLAG_ABOVE
+    from synspec.evaluate.report import fmt
+    from synspec.evaluate.result import NumericColumn
 
-    from synspec.data import read_raw, to_typed
-
-    manifest = synthetic.with_name(synthetic.name + ".manifest.json")
-    if not manifest.is_file():
-        return None
-    try:
-        saved = json.loads(manifest.read_text(encoding="utf-8"))
-        examples = saved.get("prompt_examples")
-        named = (saved.get("examples") or {}).get("path")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise UserError(
-            f"cannot read the run manifest: {exc}",
-            where=str(manifest),
-            hint="delete or repair the manifest beside the synthetic file",
-        ) from None
-    if examples:
-        raw = pd.DataFrame(
-            [{c: row.get(c) for c in spec.column_names} for row in examples],
-            columns=list(spec.column_names),
-            dtype=object,
-        )
-        return to_typed(raw, spec).frame
-    if named and Path(named).is_file():
-        return to_typed(read_raw(Path(named), spec), spec).frame
-    if named:
-        err_console.print(
-            f"warning: the run's examples file {named} is gone; prompt copies are not counted",
-            style="yellow",
-            markup=False,
-        )
-    return None
+    table = Table(title=f"boundary excess (flagged above {FLAG_ABOVE:g})")
+    for head in ("column", "excess", "worst point", "real", "synthetic", "top value: synthetic/real"):
+        table.add_column(head, justify="left" if head in ("column", "worst point") else "right")
+    for name, c in result.columns["synthetic"].items():
+        if not isinstance(c, NumericColumn):
+            continue
+        worst = c.worst_point()
+        top = c.top_values[0] if c.top_values else None
+        flagged = c.boundary_excess is not None and c.boundary_excess > FLAG_ABOVE
+        cells = [
+            name,
+            fmt(c.boundary_excess) + (" !" if flagged else ""),
+            "–" if worst is None else f"{worst.value} ({worst.kind})",
+            "–" if worst is None else fmt(worst.real_share),
+            "–" if worst is None else fmt(worst.synthetic_share),
+            "–" if top is None else f"{top.value}: {fmt(top.synthetic_share)}/{fmt(top.real_share)}",
+        ]
+        # Text, not markup: a column or rule name from the spec may hold square brackets.
+        table.add_row(*(Text(cell) for cell in cells), style="bold red" if flagged else None)
+    return table
 
 
 def eval_command(
@@ -121,6 +115,7 @@ def eval_command(
 
     from synspec.cli.common import require_file
     from synspec.evaluate import report, thresholds
+    from synspec.evaluate.manifest_inputs import read_manifest
     from synspec.evaluate.pipeline import evaluate
     from synspec.evaluate.tables import load_table
 
@@ -137,6 +132,9 @@ def eval_command(
     for path, what in ((real, "real table"), (synthetic, "synthetic table"), (holdout, "holdout table")):
         if path is not None:
             require_file(path, what)
+    run = read_manifest(synthetic, parsed, spec)
+    for warning in run.warnings:
+        err_console.print(f"warning: {warning}", style="yellow", markup=False)
     stages = ["reading", "fidelity", "detection", "clinical consistency", "privacy", "utility", "report"]
     with Progress(
         TextColumn("{task.description}"),
@@ -166,32 +164,35 @@ def eval_command(
             holdout=hold_table,
             holdout_frac=holdout_frac,
             seed=seed,
-            prompt_examples=_prompt_examples(synthetic, parsed),
+            prompt_examples=run.prompt_examples,
+            manifest=run.record,
             progress=step,
         )
         step("report")
-        verdict = thresholds.judge(gates, {k: v["synthetic"] for k, v in result["figures"].items()})
+        verdict = thresholds.judge(gates, result.synthetic_figures())
+        result = result.model_copy(update={"verdict": verdict})
         if json_path is not None:
-            _write_atomic(json_path, report.to_json(result, verdict))
+            _write_atomic(json_path, result.to_json())
         if output is not None:
-            _write_atomic(output, report.to_html(parsed, result, verdict))
+            _write_atomic(output, report.to_html(parsed, result))
     summary = Table(title=f"synspec eval: {parsed.name}")
     for head in ("figure", "synthetic", "baseline"):
         summary.add_column(head, justify="left" if head == "figure" else "right")
-    for name, values in result["figures"].items():
-        summary.add_row(name, report.fmt(values["synthetic"]), report.fmt(values["baseline"]))
+    for name, values in result.figures.items():
+        summary.add_row(name, report.fmt(values.synthetic), report.fmt(values.baseline))
     console.print(summary)
+    console.print(_boundary_summary(result))
     for v in verdict:
-        style = "bold red" if v["failed"] else "green"
+        style = "bold red" if v.failed else "green"
         console.print(
-            f"{'FAILED' if v['failed'] else 'passed'}: {v['threshold']} (value {report.fmt(v['value'])})",
+            f"{'FAILED' if v.failed else 'passed'}: {v.threshold} (value {report.fmt(v.value)})",
             style=style,
             markup=False,
         )
     for path in (json_path, output):
         if path is not None:
             console.print(f"wrote {path}", markup=False)
-    raise typer.Exit(EXIT_FINDINGS if any(v["failed"] for v in verdict) else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if any(v.failed for v in verdict) else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:
