@@ -282,6 +282,6 @@ def marginal(column: ir.Column, classes: Classes, conditional: ir.Conditional | 
         return QuantileMarginal(column, classes, conditional.quantiles)
     if column.values:
         return ValuesMarginal(column, classes, column.values)
-    if not math.isfinite(column.low or math.nan) or not math.isfinite(column.high or math.nan):
+    if column.low is None or column.high is None or not (math.isfinite(column.low) and math.isfinite(column.high)):
         raise ValueError(f"column {column.name}: quantiles need both range ends to be drawn")
     return QuantileMarginal(column, classes, column.quantiles)
