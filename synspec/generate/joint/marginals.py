@@ -278,10 +278,29 @@ def marginal(column: ir.Column, classes: Classes, conditional: ir.Conditional | 
         return LevelMarginal(column, classes, freqs)
     if conditional and conditional.values:
         return ValuesMarginal(column, classes, conditional.values)
-    if conditional and conditional.quantiles and not column.values:
+    if conditional and conditional.quantiles and column.values:
+        # Only the declared values are allowed: give each the quantile curve's mass.
+        return ValuesMarginal(column, classes, quantiles_on_values(column, conditional.quantiles))
+    if conditional and conditional.quantiles:
         return QuantileMarginal(column, classes, conditional.quantiles)
     if column.values:
         return ValuesMarginal(column, classes, column.values)
     if column.low is None or column.high is None or not (math.isfinite(column.low) and math.isfinite(column.high)):
         raise ValueError(f"column {column.name}: quantiles need both range ends to be drawn")
     return QuantileMarginal(column, classes, column.quantiles)
+
+
+def quantiles_on_values(column: ir.Column, quantiles: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    """Shares of a values-column's declared values under a quantile curve: each value takes
+    the curve's mass between the midpoints to its neighbours (for a level of a `given`
+    column whose rows were too few to publish every value's share, only its quantiles)."""
+    values = [v for v, _ in column.values]
+    points = [scaled(column, v) for v in values]
+    low, high = min(points), max(points)
+    curve = QuantileMarginal(column.model_copy(update={"low": values[0], "high": values[-1]}),
+                             [("num", low, high)], quantiles)
+    edges = [float(low)] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] + [float(high)]
+    mass = np.diff(curve.cdf(np.array(edges)))
+    mass[-1] += 1.0 - curve.cdf(float(high))
+    total = mass.sum()
+    return tuple((v, float(m / total)) for v, m in zip(values, mass, strict=True) if m > 0)
