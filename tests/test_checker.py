@@ -113,13 +113,17 @@ DIABETES_FAULTS = {
     "bmi.missing": {70: {"bmi": ""}},
     "smoking_history.level": {75: {"smoking_history": "No info"}},
     "blood_glucose_level.type": {77: {"blood_glucose_level": "140.5"}},
-    "hba1c_means_diabetes": {80: {"HbA1c_level": "7.0", "blood_glucose_level": "150", "diabetes": "0"}},
-    "glucose_means_diabetes": {90: {"blood_glucose_level": "250", "HbA1c_level": "5.0", "diabetes": "0"},
-                               91: {"blood_glucose_level": "201", "HbA1c_level": "6.0", "diabetes": "0"}},
+    "hba1c_means_diabetes": {80: {"HbA1c_level": "7.0", "blood_glucose_level": "155", "diabetes": "0"}},
+    # 220 is the lowest declared glucose value above the rule's 200.
+    "glucose_means_diabetes": {90: {"blood_glucose_level": "260", "HbA1c_level": "5.0", "diabetes": "0"},
+                               91: {"blood_glucose_level": "220", "HbA1c_level": "6.0", "diabetes": "0"}},
     "diabetes_has_raised_hba1c": {100: {"diabetes": "1", "HbA1c_level": "5.0",
-                                        "blood_glucose_level": "150"}},
+                                        "blood_glucose_level": "155"}},
     "diabetes_has_raised_glucose": {110: {"diabetes": "1", "HbA1c_level": "6.0",
                                           "blood_glucose_level": "100"}},
+    # Both laboratory columns list their values: anything else fails `.value`, inside the range too.
+    "blood_glucose_level.value": {120: {"blood_glucose_level": "150"}},
+    "HbA1c_level.value": {121: {"HbA1c_level": "6.3"}},
 }
 
 
@@ -232,7 +236,8 @@ def test_value_check_admits_only_declared_values(small):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=frames, dose=st.lists(st.sampled_from([0.0, 1.0, 3.0, 50.0]), min_size=1, max_size=3, unique=True),
+@given(rows=frames,
+       dose=st.lists(st.sampled_from([0.0, 1.0, 3.0, 50.0]), min_size=1, max_size=3, unique=True),
        score=st.lists(st.sampled_from([0.0, 12.5, 50.0, 90.5, 100.0]), min_size=1, max_size=3, unique=True))
 def test_value_check_agrees_with_reference(small, rows, dose, score):
     spec = with_values(small, dose=tuple(dose), score=tuple(score))

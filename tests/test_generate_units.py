@@ -63,10 +63,11 @@ def test_seeded_columns_target_first_then_levels_then_bins(diabetes: ir.Spec) ->
 
 
 def test_quantile_bins_close_at_each_quantile(diabetes: ir.Spec) -> None:
-    # age: decimal(2), range 0.08 to 80, quantiles 25% 24, 50% 43, 75% 60.
+    # age: decimal(2), range 0.08 to 80, deciles 10, 20, 28, 36, 43, 49, 56, 63, 73.
     bins, shares = seeding.quantile_bins(diabetes.column("age"))
-    assert bins == [Within(8, 2400), Within(2401, 4300), Within(4301, 6000), Within(6001, 8000)]
-    assert shares == pytest.approx([0.25] * 4)
+    edges = [8, 1000, 2000, 2800, 3600, 4300, 4900, 5600, 6300, 7300, 8000]
+    assert bins == [Within(edges[0], edges[1])] + [Within(a + 1, b) for a, b in zip(edges[1:-1], edges[2:], strict=True)]
+    assert shares == pytest.approx([0.1] * 10)
 
 
 def test_equal_quantiles_merge_their_bins() -> None:
@@ -83,7 +84,7 @@ def test_equal_quantiles_merge_their_bins() -> None:
 def test_numeric_bin_draws_are_stratified(diabetes: ir.Spec) -> None:
     rows = seeding.draw_batch(diabetes, ("age",), 100, 3, 0)
     bins, _ = seeding.quantile_bins(diabetes.column("age"))
-    assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [25, 25, 25, 25]
+    assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [10] * 10
 
 
 def test_seeding_skips_second_column_of_a_hard_rule() -> None:

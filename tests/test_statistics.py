@@ -54,7 +54,8 @@ def test_ir_holds_values_and_one_record_per_level() -> None:
 
 
 def test_contradiction_names_the_rule_and_where_it_is() -> None:
-    text = SPEC + "\n# The low readings are never diabetic.\nrule low_not_diabetic: glucose < 150 -> not diabetes\n"
+    text = SPEC + ("\n# The low readings are never diabetic.\n"
+                   "rule low_not_diabetic: glucose < 150 -> not diabetes\n")
     diag, quantile = check_text(text, "d.synspec").diagnostics
     assert diag.code == "S417" and diag.is_error
     assert diag.message == ("`values given diabetes == 1` of `glucose` declares rows with 140 (share 0.5), "

@@ -167,8 +167,7 @@ class _SpecWriter:
         target = next((p for p in self.profiles if p.name == self.options.target), None)
         if target is None or target.kind not in ("boolean", "categorical"):
             return []  # a numeric target has no levels to condition on
-        levels = [target.true_token, target.false_token] if target.kind == "boolean" else \
-            [lvl for lvl, _ in _by_count(target)]
+        levels = _tokens(target) if target.kind == "boolean" else [lvl for lvl, _ in _by_count(target)]
         codes, uniques = self._codes(target)
         index = {text: i for i, text in enumerate(uniques)}
         k = self.options.min_count
@@ -201,10 +200,9 @@ class _SpecWriter:
         head = f"column {emit.name(prof.name)}: "
         desc = f"  description {emit.string(f'TODO: describe {prof.name}')}"
         if prof.kind == "boolean":
-            lines = [head + f"boolean {emit.level(prof.true_token)}/{emit.level(prof.false_token)}",
-                     desc]
+            levels = _tokens(prof)
+            lines = [head + f"boolean {emit.level(levels[0])}/{emit.level(levels[1])}", desc]
             lines += self._missing(prof)
-            levels = [prof.true_token, prof.false_token]
             lines.append(self._frequencies(prof, levels))
             lines += self._given_frequencies(prof, levels)
             return "\n".join(lines)
@@ -223,6 +221,7 @@ class _SpecWriter:
         return [f"  missing {emit.share(prof.missing_rate)} as {emit.string(prof.missing_token)}"]
 
     def _numeric(self, prof: Profile, head: str, desc: str) -> str:
+        assert prof.values is not None  # a numeric profile always carries its values
         values = prof.values[~np.isnan(prof.values)]
         low, high = float(values.min()), float(values.max())
         kind = "integer" if prof.kind == "integer" else f"decimal({prof.places})"
@@ -317,6 +316,12 @@ class _SpecWriter:
                     lines.append(f"correlation {emit.name(left)}, {emit.name(right)}: {value}")
         self.n_correlations = len(lines)
         return "\n".join(lines)
+
+
+def _tokens(prof: Profile) -> list[str]:
+    """A boolean column's tokens, true first."""
+    assert prof.true_token is not None and prof.false_token is not None
+    return [prof.true_token, prof.false_token]
 
 
 def _by_count(prof: Profile) -> list[tuple[str, int]]:

@@ -36,8 +36,10 @@ def conditionals(ctx: Context) -> None:
         # One record per (column, level), holding each statistic written for it.
         found: dict[tuple[str, str], ir.Conditional] = {}
         for prop in node.props:
-            if not isinstance(prop, tuple(_FOR_KINDS)) or column.kind not in _FOR_KINDS[type(prop)]:
+            if not isinstance(prop, n.GivenFrequencies | n.GivenQuantiles | n.GivenValues):
                 continue
+            if column.kind not in _FOR_KINDS[type(prop)]:
+                continue  # reported by `declarations` (S303)
             resolved = resolve_given(ctx, column, prop.given)
             if resolved is None:
                 continue

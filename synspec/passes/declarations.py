@@ -54,8 +54,8 @@ def n_note(ctx: Context, message: str, span) -> Note:
 def _column(ctx: Context, node: n.Column, position: int) -> ir.Column:
     name = node.name.name
     # Statistics given another column repeat, one per level: `conditionals` checks them.
-    props = unique_props(ctx, tuple(p for p in node.props if not isinstance(p, _GIVEN)),
-                         f"column `{name}`")
+    props: dict[type, Any] = unique_props(ctx, tuple(p for p in node.props if not isinstance(p, _GIVEN)),
+                                          f"column `{name}`")
     fields: Fields = {"name": name, "position": position, "location": ctx.location(node.name.span)}
     fields.update(_type(ctx, name, node.type))
     kind = fields["kind"]
