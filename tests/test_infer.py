@@ -184,13 +184,27 @@ def test_few_distinct_values_are_listed_with_shares(tmp_path):
     assert "values 5.7 0.2857, 6.6 0.4762, 9 0.2381" in infer_spec(tmp_path / "x.csv", InferOptions()).text
 
 
+def test_a_heavy_value_is_declared_as_a_jump_in_the_quantiles(tmp_path):
+    # 30% of the rows hold 27.32 (an imputed value): the quantiles bound its jump exactly.
+    cells = [f"{v:.2f}" for v in np.linspace(15, 40, 140)] + ["27.32"] * 60
+    path = _column_csv(tmp_path, "bmi", cells)
+    quantiles = dict(_spec(path).column("bmi").quantiles)
+    below = sum(float(c) < 27.32 for c in cells) / len(cells)
+    assert quantiles[round(below * 100, 2)] == 27.32
+    assert quantiles[round((below + 0.3) * 100, 2)] == 27.32
+    assert all(p % 10 == 0 or v == 27.32 for p, v in quantiles.items())
+
+
 def test_a_rare_value_means_quantiles_unless_kept(tmp_path):
     path = _column_csv(tmp_path, "x", ["1"] * 10 + ["2"] * 6 + ["3"] * 4)
     assert _spec(path).column("x").values == ()
-    assert [p for p, _ in _spec(path).column("x").quantiles] == [25, 50, 75]
+    # Quartiles, replaced by the bounds of the two heavy values' jumps: P(x <= 1) = 0.5 (2
+    # starts a hundredth of a point later: percentages must rise). P(x <= 2) = 0.8 is left
+    # out: the cell above it would hold the 4 rows of x = 3, fewer than k = 5.
+    assert _spec(path).column("x").quantiles == ((50, 1), (50.01, 2))
     assert _spec(path, keep_rare=True).column("x").values == ((1, 0.5), (2, 0.3), (3, 0.2))
-    # More than 30 distinct values are never listed, however often each is seen.
-    many = _column_csv(tmp_path, "y", [str(v) for v in range(31) for _ in range(5)])
+    # More than 120 distinct values are never listed, however often each is seen.
+    many = _column_csv(tmp_path, "y", [str(v) for v in range(121) for _ in range(5)])
     assert _spec(many).column("y").values == ()
 
 
@@ -214,7 +228,9 @@ def test_statistics_given_the_target(tmp_path):
     assert x.conditional("y", "Y").values == ((1, 0.3333), (2, 0.3333), (3, 0.3333))
     # Among the 12 false rows x = 3 is seen twice: quantiles instead, the median for 12 rows.
     assert x.conditional("y", "N").values == ()
-    assert x.conditional("y", "N").quantiles == ((50, 2),)
+    # The median, replaced by the jumps of 1 and 2 (5 rows each): P(x <= 1) = 5/12; the end
+    # of 2's jump is left out, since only the 2 rows of x = 3 lie above it (k = 5).
+    assert x.conditional("y", "N").quantiles == ((41.67, 1), (41.68, 2))
     # z: 30 rows give quartiles (as numpy measures them; deciles need 50), 12 rows the median.
     true_z = [i * 1.5 for i in range(30)]
     measured = np.quantile(true_z, [0.25, 0.5, 0.75])
@@ -434,6 +450,14 @@ def _tables(draw):
     return columns
 
 
+def _assert_cells_supported(quantiles, n_present: int, k: int) -> None:
+    """Every cell between declared quantiles (and 0% and 100%) holds k rows, except the
+    zero-row sliver between two neighbouring jumps (statistics.SLIVER)."""
+    shares = [0.0] + [p / 100 for p, _ in quantiles] + [1.0]
+    for a, b in zip(shares, shares[1:]):
+        assert b - a <= 0.00011 or (b - a) * n_present >= k - 0.01 * n_present / 100, (quantiles, n_present)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=_tables(), min_count=st.integers(1, 3), threshold=st.sampled_from([0.0, 0.1, 0.9]),
        target=st.integers(-1, 3), keep_rare=st.booleans())
@@ -457,7 +481,7 @@ def test_infer_output_always_checks_clean(tmp_path, table, min_count, threshold,
             group = [c for c, t in zip(cells, table[cond.given], strict=True) if t == cond.level]
             present = [c for c in group if c != column.missing_token]
             if cond.quantiles:
-                assert len(present) >= (len(cond.quantiles) + 1) * min_count
+                _assert_cells_supported(cond.quantiles, len(present), min_count)
             for value, _ in cond.values:
                 assert sum(float(c) == value for c in present) >= min_count
             for level, _ in cond.frequencies:
