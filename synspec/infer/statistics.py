@@ -3,7 +3,8 @@
 Every published cell must hold at least k rows (k = `--min-count`, the same bound as for
 rare levels), so no statistic can describe a handful of people:
 - quantiles are deciles when each tenth of the present values holds k rows, else quartiles,
-  else the median, else none; a value that holds at least `POINT_MASS_SHARE` of the rows
+  else the median, else none; with deciles also the 5% and 95% (and 1% and 99%) quantiles
+  where those tails hold k rows; a value that holds at least `POINT_MASS_SHARE` of the rows
   (an imputed bmi, ages top-coded at 80; the `MAX_JUMPS` heaviest) also gets the two
   quantiles that bound its jump,
   e.g. `40.74% 27.32, 66.23% 27.32`, because interpolating between deciles would smear it;
@@ -20,7 +21,7 @@ may be published.
 >>> import numpy as np
 >>> fixed = lambda value: f"{value:.4g}"
 >>> quantile_items(np.arange(100.0), k=5, fixed=fixed)
-'10% 9.9, 20% 19.8, 30% 29.7, 40% 39.6, 50% 49.5, 60% 59.4, 70% 69.3, 80% 79.2, 90% 89.1'
+'5% 4.95, 10% 9.9, 20% 19.8, 30% 29.7, 40% 39.6, 50% 49.5, 60% 59.4, 70% 69.3, 80% 79.2, 90% 89.1, 95% 94.05'
 >>> quantile_items(np.arange(12.0), k=5, fixed=fixed)
 '50% 5.5'
 """
@@ -62,6 +63,12 @@ def quantile_items(values: np.ndarray, k: int, fixed: Callable[[float], str]) ->
     if cells is None:
         return None
     percents = [100 * i // cells for i in range(1, cells)]
+    if cells == 10:
+        # The outer tenths run from a decile to the range end, usually an outlier: linear
+        # there puts far too much mass near the extremes, so finer tails where k rows allow.
+        for tail in (5, 1):
+            if len(values) * tail / 100 >= k:
+                percents = [tail, *percents, 100 - tail]
     measured = np.quantile(values, [p / 100 for p in percents])
     jumps = _point_masses(values, k)
     knots = [(share, value) for lo, hi, value in jumps for share in (lo, hi) if 0 < round(share * 100, 2) < 100]
