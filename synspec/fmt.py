@@ -177,9 +177,17 @@ def _prop(prop) -> str:
     if isinstance(prop, n.Sd):
         return f"sd {prop.value.text}"
     if isinstance(prop, n.Quantiles):
-        return "quantiles " + ", ".join(f"{q.percent.text}% {q.value.text}" for q in prop.items)
+        return "quantiles " + _quantiles(prop.items)
     if isinstance(prop, n.Frequencies):
-        return "frequencies " + ", ".join(f"{level(f.level)} {f.share.text}" for f in prop.items)
+        return "frequencies " + _frequencies(prop.items)
+    if isinstance(prop, n.Values):
+        return "values " + _values(prop.items)
+    if isinstance(prop, n.GivenFrequencies):
+        return f"frequencies {_given(prop.given)}: {_frequencies(prop.items)}"
+    if isinstance(prop, n.GivenQuantiles):
+        return f"quantiles {_given(prop.given)}: {_quantiles(prop.items)}"
+    if isinstance(prop, n.GivenValues):
+        return f"values {_given(prop.given)}: {_values(prop.items)}"
     if isinstance(prop, n.Mostly):
         return f"mostly {prop.share.text}"
     if isinstance(prop, n.Message):
@@ -187,6 +195,22 @@ def _prop(prop) -> str:
     if isinstance(prop, n.Cite):
         return f"cite {quote(prop.text.value)}"
     raise TypeError(f"fmt cannot print {type(prop).__name__}")
+
+
+def _quantiles(items: tuple[n.Quantile, ...]) -> str:
+    return ", ".join(f"{q.percent.text}% {q.value.text}" for q in items)
+
+
+def _frequencies(items: tuple[n.Frequency, ...]) -> str:
+    return ", ".join(f"{level(f.level)} {f.share.text}" for f in items)
+
+
+def _values(items: tuple[n.ValueShare, ...]) -> str:
+    return ", ".join(f"{v.value.text} {v.share.text}" for v in items)
+
+
+def _given(given: n.Given) -> str:
+    return f"given {name(given.column)} == {level(given.level)}"
 
 
 def _col_type(ctype: n.ColumnType) -> str:

@@ -179,6 +179,64 @@ class Frequencies(Node):
 
 
 @dataclass(frozen=True)
+class ValueShare(Node):
+    """One `VALUE SHARE` pair of a `values` statement."""
+
+    value: Number
+    share: Number
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Values(Node):
+    """`values V SHARE, ...`: the few distinct values of a numeric column, with their shares."""
+
+    items: tuple[ValueShare, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Given(Node):
+    """`given COLUMN == LEVEL:`, the rows a conditional statistic speaks about."""
+
+    column: Ident
+    level: LevelLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GivenFrequencies(Node):
+    """`frequencies given COLUMN == LEVEL: L SHARE, ...`"""
+
+    given: Given
+    items: tuple[Frequency, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GivenQuantiles(Node):
+    """`quantiles given COLUMN == LEVEL: P% X, ...`"""
+
+    given: Given
+    items: tuple[Quantile, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GivenValues(Node):
+    """`values given COLUMN == LEVEL: V SHARE, ...`"""
+
+    given: Given
+    items: tuple[ValueShare, ...]
+    span: Span = _span()
+
+
+# The conditional statistics, with the keyword each is written with.
+GIVEN_KEYWORDS: dict[type, str] = {GivenFrequencies: "frequencies", GivenQuantiles: "quantiles",
+                                   GivenValues: "values"}
+
+
+@dataclass(frozen=True)
 class Mostly(Node):
     share: Number
     span: Span = _span()
@@ -197,21 +255,27 @@ class Cite(Node):
 
 
 DatasetProp = Description | SourceProp | Rows | Target | Key | MissingDefault
-ColumnProp = Description | Unit | Range | Levels | Missing | Mean | Sd | Quantiles | Frequencies
+GivenStatistic = GivenFrequencies | GivenQuantiles | GivenValues
+ColumnProp = (Description | Unit | Range | Levels | Missing | Mean | Sd | Quantiles | Values | Frequencies
+              | GivenStatistic)
 RuleProp = Mostly | Message | Cite
 
 
 # Canonical property order (the order `synspec fmt` writes). The parser stores
 # properties in this order, because the order they were written in carries no meaning.
 DATASET_PROP_ORDER: tuple[type, ...] = (Description, SourceProp, Rows, Target, Key, MissingDefault)
-COLUMN_PROP_ORDER: tuple[type, ...] = (Description, Unit, Range, Levels, Missing, Mean, Sd, Quantiles,
-                                       Frequencies)
+# Conditional statistics come last, in the order written (they repeat, one per level): an entry
+# that is a tuple of types ranks them together.
+COLUMN_PROP_ORDER: tuple[type | tuple[type, ...], ...] = (
+    Description, Unit, Range, Levels, Missing, Mean, Sd, Quantiles, Values, Frequencies,
+    (GivenFrequencies, GivenQuantiles, GivenValues))
 RULE_PROP_ORDER: tuple[type, ...] = (Mostly, Message, Cite)
 
 
-def canonical_order(props: tuple, order: tuple[type, ...]) -> tuple:
-    """Props stably sorted into `order` (repeats keep their written order)."""
-    rank = {cls: i for i, cls in enumerate(order)}
+def canonical_order(props: tuple, order: tuple[type | tuple[type, ...], ...]) -> tuple:
+    """Props stably sorted into `order` (repeats, and types ranked together, keep their written order)."""
+    rank = {cls: i for i, entry in enumerate(order)
+            for cls in (entry if isinstance(entry, tuple) else (entry,))}
     return tuple(sorted(props, key=lambda p: rank.get(type(p), len(rank))))
 
 # ---- column types ----------------------------------------------------------------

@@ -37,6 +37,7 @@ _TERMINAL_WORDS = {
     "SIGNED_NUMBER": "a number",
     "PERCENT": "a percentage such as 25%",
     "COMP_OP": "a comparison (== != < <= > >=)",
+    "EQ_OP": "`==`",
     "ADD_OP": "+ or -",
     "MUL_OP": "* or /",
     "RULE_KIND": "`rule` or `expect`",
@@ -204,6 +205,25 @@ class _ToNodes(Transformer):
     def frequencies(self, meta, children):
         return n.Frequencies(tuple(children), _span_of(meta))
 
+    def value_share(self, meta, children):
+        return n.ValueShare(_number(children[0]), _number(children[1]), _span_of(meta))
+
+    def values(self, meta, children):
+        return n.Values(tuple(children), _span_of(meta))
+
+    def given(self, meta, children):
+        column, _equals, level = children
+        return n.Given(column, level, _span_of(meta))
+
+    def given_frequencies(self, meta, children):
+        return n.GivenFrequencies(children[0], tuple(children[1:]), _span_of(meta))
+
+    def given_quantiles(self, meta, children):
+        return n.GivenQuantiles(children[0], tuple(children[1:]), _span_of(meta))
+
+    def given_values(self, meta, children):
+        return n.GivenValues(children[0], tuple(children[1:]), _span_of(meta))
+
     # rules
     def rule(self, meta, children):
         kind_tok, ident, expr, *props = children
@@ -291,6 +311,8 @@ class ParseResult:
 def _describe_expected(expected: set[str]) -> str:
     lark = _lark()
     words = set()
+    if "COMP_OP" in expected:
+        expected = expected - {"EQ_OP"}  # `==` is one of the comparisons COMP_OP already names
     for name in expected:
         if name in _TERMINAL_WORDS:
             words.add(_TERMINAL_WORDS[name])

@@ -113,13 +113,17 @@ DIABETES_FAULTS = {
     "bmi.missing": {70: {"bmi": ""}},
     "smoking_history.level": {75: {"smoking_history": "No info"}},
     "blood_glucose_level.type": {77: {"blood_glucose_level": "140.5"}},
-    "hba1c_means_diabetes": {80: {"HbA1c_level": "7.0", "blood_glucose_level": "150", "diabetes": "0"}},
-    "glucose_means_diabetes": {90: {"blood_glucose_level": "250", "HbA1c_level": "5.0", "diabetes": "0"},
-                               91: {"blood_glucose_level": "201", "HbA1c_level": "6.0", "diabetes": "0"}},
+    "hba1c_means_diabetes": {80: {"HbA1c_level": "7.0", "blood_glucose_level": "155", "diabetes": "0"}},
+    # 220 is the lowest declared glucose value above the rule's 200.
+    "glucose_means_diabetes": {90: {"blood_glucose_level": "260", "HbA1c_level": "5.0", "diabetes": "0"},
+                               91: {"blood_glucose_level": "220", "HbA1c_level": "6.0", "diabetes": "0"}},
     "diabetes_has_raised_hba1c": {100: {"diabetes": "1", "HbA1c_level": "5.0",
-                                        "blood_glucose_level": "150"}},
+                                        "blood_glucose_level": "155"}},
     "diabetes_has_raised_glucose": {110: {"diabetes": "1", "HbA1c_level": "6.0",
                                           "blood_glucose_level": "100"}},
+    # Both laboratory columns list their values: anything else fails `.value`, inside the range too.
+    "blood_glucose_level.value": {120: {"blood_glucose_level": "150"}},
+    "HbA1c_level.value": {121: {"HbA1c_level": "6.3"}},
 }
 
 
@@ -198,6 +202,52 @@ def test_checker_agrees_with_reference(small, expr, rows):
     assert outcome.applicable.tolist() == applicable.tolist()
     value, known = compile_expr(spec, expr)(typed)
     assert not (value & ~known).any()  # value is False wherever unknown
+
+
+def with_values(spec: ir.Spec, **values: tuple[float, ...]) -> ir.Spec:
+    """`spec` with `values` declared (equal shares) for the named numeric columns."""
+    def declare(column: ir.Column) -> ir.Column:
+        listed = values.get(column.name)
+        if not listed:
+            return column
+        return column.model_copy(update={"values": tuple((v, 1 / len(listed)) for v in sorted(listed))})
+    return spec.model_copy(update={"columns": tuple(declare(c) for c in spec.columns)})
+
+
+def test_value_check_admits_only_declared_values(small):
+    spec = with_values(small, dose=(1.0, 3.0), score=(12.5, 90.0))
+    rows = [
+        ["1", "12.5", "3", "low", "N", "0"],   # 0 clean
+        ["2", "12.5", "2", "low", "N", "0"],   # 1 dose.value
+        ["3", "NA", "", "low", "N", "0"],      # 2 missing: not applicable
+        ["4", "90.0", "x", "low", "N", "0"],   # 3 dose.type only; 90.0 is the value 90
+        ["5", "12.50", "1", "low", "N", "0"],  # 4 score.places, but 12.50 is a declared value
+        ["6", "13", "1", "low", "N", "0"],     # 5 score.value
+    ]
+    report = compile_checker(spec).run(table(spec, rows))
+    failed = {o.name: np.flatnonzero(o.failed).tolist() for o in report.outcomes if o.failed.any()}
+    assert failed == {"dose.value": [1], "dose.type": [3], "score.places": [4], "score.value": [5]}
+    value = report.outcome("dose.value")
+    assert (value.kind, value.hard, value.n_applicable) == ("value", True, 4)
+    assert value.description == "dose is one of 1, 3"
+    assert report.row_ok.tolist() == [True, False, True, False, False, False]
+    assert report.columns["dose"].n_failed_rows == 2
+    assert "value" not in {o.kind for o in compile_checker(small).run(table(small, rows)).outcomes}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=frames,
+       dose=st.lists(st.sampled_from([0.0, 1.0, 3.0, 50.0]), min_size=1, max_size=3, unique=True),
+       score=st.lists(st.sampled_from([0.0, 12.5, 50.0, 90.5, 100.0]), min_size=1, max_size=3, unique=True))
+def test_value_check_agrees_with_reference(small, rows, dose, score):
+    spec = with_values(small, dose=tuple(dose), score=tuple(score))
+    typed = data.to_typed(pd.DataFrame(rows, columns=list(CELLS), dtype=object), spec)
+    report = compile_checker(spec).run(typed)
+    reference = reference_checker.check_values(typed, spec)
+    assert set(reference) == {"dose.value", "score.value"}
+    for name, (failed, applicable) in reference.items():
+        assert report.outcome(name).failed.tolist() == failed.tolist()
+        assert report.outcome(name).applicable.tolist() == applicable.tolist()
 
 
 def test_header_constant_matches_small_spec(small):

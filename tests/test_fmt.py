@@ -155,6 +155,19 @@ _COLUMN_PROP = st.one_of(
     st.builds(n.Frequencies, st.lists(st.builds(n.Frequency, _LEVEL, _number(_SIGNED)),
                                       min_size=1, max_size=3).map(tuple)),
 )
+# The statements that say more about a column: `values` and the statistics `given` a level.
+_PERCENT = _number(st.from_regex(r"\d{1,2}(\.\d)?", fullmatch=True))
+_QUANTILE_ITEMS = st.lists(st.builds(n.Quantile, _PERCENT, _number(_SIGNED)), min_size=1, max_size=3)
+_FREQUENCY_ITEMS = st.lists(st.builds(n.Frequency, _LEVEL, _number(_SIGNED)), min_size=1, max_size=3)
+_VALUE_ITEMS = st.lists(st.builds(n.ValueShare, _number(_SIGNED), _number(_SIGNED)), min_size=1, max_size=3)
+_GIVEN = st.builds(n.Given, _IDENT, _LEVEL)
+_STATISTIC_PROP = st.one_of(
+    st.builds(n.Values, _VALUE_ITEMS.map(tuple)),
+    st.builds(n.GivenFrequencies, _GIVEN, _FREQUENCY_ITEMS.map(tuple)),
+    st.builds(n.GivenQuantiles, _GIVEN, _QUANTILE_ITEMS.map(tuple)),
+    st.builds(n.GivenValues, _GIVEN, _VALUE_ITEMS.map(tuple)),
+)
+_COLUMN_PROP = st.one_of(_COLUMN_PROP, _STATISTIC_PROP)
 _DATASET_PROP = st.one_of(
     st.builds(n.Description, st.builds(n.Text, _TEXT)),
     st.builds(n.SourceProp, st.builds(n.Text, _TEXT)),
@@ -195,6 +208,20 @@ def test_random_trees_print_and_parse_back(tree: n.SpecFile) -> None:
     assert parsed.diagnostics == (), (text, [d.render() for d in parsed.diagnostics])
     assert parsed.tree == tree, text
     assert format_text(text).text == text
+
+
+@_SETTINGS
+@given(_COLUMN_TYPE, st.lists(_STATISTIC_PROP, min_size=1, max_size=5))
+def test_values_and_given_statistics_round_trip(ctype, props) -> None:
+    column = n.Column(n.Ident("x"), ctype, n.canonical_order(tuple(props), n.COLUMN_PROP_ORDER))
+    tree = n.SpecFile(n.Dataset(n.Ident("d"), ()), (column,))
+    text = format_tree(Source("<random>", ""), tree)
+    parsed = parse_text(text)
+    assert parsed.tree == tree, text
+    assert format_text(text).text == text
+    # The conditional statistics keep the order they were written in, whatever their kind.
+    given = [p for p in props if isinstance(p, n.GivenStatistic)]
+    assert [p for p in parsed.tree.items[0].props if isinstance(p, n.GivenStatistic)] == given
 
 
 @_SETTINGS

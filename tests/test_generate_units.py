@@ -63,10 +63,11 @@ def test_seeded_columns_target_first_then_levels_then_bins(diabetes: ir.Spec) ->
 
 
 def test_quantile_bins_close_at_each_quantile(diabetes: ir.Spec) -> None:
-    # age: decimal(2), range 0.08 to 80, quantiles 25% 24, 50% 43, 75% 60.
+    # age: decimal(2), range 0.08 to 80, deciles 10, 20, 28, 36, 43, 49, 56, 63, 73.
     bins, shares = seeding.quantile_bins(diabetes.column("age"))
-    assert bins == [Within(8, 2400), Within(2401, 4300), Within(4301, 6000), Within(6001, 8000)]
-    assert shares == pytest.approx([0.25] * 4)
+    edges = [8, 1000, 2000, 2800, 3600, 4300, 4900, 5600, 6300, 7300, 8000]
+    assert bins == [Within(edges[0], edges[1])] + [Within(a + 1, b) for a, b in zip(edges[1:-1], edges[2:], strict=True)]
+    assert shares == pytest.approx([0.1] * 10)
 
 
 def test_equal_quantiles_merge_their_bins() -> None:
@@ -83,7 +84,7 @@ def test_equal_quantiles_merge_their_bins() -> None:
 def test_numeric_bin_draws_are_stratified(diabetes: ir.Spec) -> None:
     rows = seeding.draw_batch(diabetes, ("age",), 100, 3, 0)
     bins, _ = seeding.quantile_bins(diabetes.column("age"))
-    assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [25, 25, 25, 25]
+    assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [10] * 10
 
 
 def test_seeding_skips_second_column_of_a_hard_rule() -> None:
@@ -150,7 +151,7 @@ def test_sparse_sampling_only_picks_allowed_tokens() -> None:
     allowed[1, 7] = True
     allowed[3, [10, 20, 30]] = True  # row 2: nothing allowed -> EOS
     for _ in range(50):
-        picked = decode._sample(logits, allowed, 1.0, gen, eos=99).tolist()
+        picked = decode._sample(logits, allowed, 1.0, gen, eos=99)[0].tolist()
         assert picked[0] in (1, 2) and picked[1] == 7 and picked[2] == 99 and picked[3] in (10, 20, 30)
 
 
@@ -159,7 +160,7 @@ def test_gumbel_sampling_follows_softmax() -> None:
     logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]])).expand(20_000, 3).contiguous()
     allowed = np.ones((20_000, 3), dtype=bool)
     for mask in (None, allowed):
-        picked = decode._sample(logits, mask, 1.0, gen, eos=0).numpy()
+        picked = decode._sample(logits, mask, 1.0, gen, eos=0)[0].numpy()
         freq = np.bincount(picked, minlength=3) / len(picked)
         assert freq == pytest.approx([0.7, 0.2, 0.1], abs=0.015)
 
@@ -167,8 +168,21 @@ def test_gumbel_sampling_follows_softmax() -> None:
 def test_greedy_picks_best_allowed() -> None:
     logits = torch.tensor([[0.0, 5.0, 1.0, 3.0]])
     allowed = np.array([[True, False, True, True]])
-    assert decode._sample(logits, allowed, 0.0, None, eos=0).tolist() == [3]
-    assert decode._sample(logits, None, 0.0, None, eos=0).tolist() == [1]
+    assert decode._sample(logits, allowed, 0.0, None, eos=0)[0].tolist() == [3]
+    assert decode._sample(logits, None, 0.0, None, eos=0)[0].tolist() == [1]
+
+
+def test_sampling_reports_the_log_mass_the_grammar_allowed() -> None:
+    """The importance weight of masked sampling: log of the softmax mass on allowed tokens."""
+    gen = torch.Generator().manual_seed(2)
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2]]))
+    allowed = np.array([[False, True, True], [True, True, True]])
+    _, log_mass = decode._sample(logits, allowed, 1.0, gen, eos=0)
+    assert log_mass == pytest.approx([np.log(0.5), 0.0], abs=1e-6)
+    # At temperature 2 the distribution is softmax(logits / 2).
+    _, log_mass = decode._sample(logits, allowed, 2.0, gen, eos=0)
+    p = np.sqrt([0.5, 0.3, 0.2])
+    assert log_mass[0] == pytest.approx(np.log(p[1:].sum() / p.sum()), abs=1e-6)
 
 
 # ---- cells ------------------------------------------------------------------------------
@@ -340,3 +354,17 @@ def test_shared_prefix_and_copied_cache_decode_the_same_rows(diabetes: ir.Spec) 
         texts[shared] = [r.text for r in rows]
     assert texts[True] == texts[False]
     assert [t.split(",")[0] for t in texts[True][:3]] == [f'"{level}"' for level in levels]
+
+
+# ---- importance resampling ------------------------------------------------------------
+def test_resampling_follows_the_weights_and_skips_unusable_candidates() -> None:
+    from synspec.generate import resample
+
+    rng = np.random.default_rng(0)
+    log_w = np.log(np.tile([0.1, 0.6, 0.3], (30_000, 1)))
+    picks = resample.choose(log_w, rng)
+    assert np.bincount(picks, minlength=3) / len(picks) == pytest.approx([0.1, 0.6, 0.3], abs=0.015)
+    unusable = np.array([[-np.inf, np.log(0.2)], [-np.inf, -np.inf]])
+    assert resample.choose(unusable, rng).tolist() == [1, 0]
+    assert resample.effective_sample_size(np.zeros((1, 4)))[0] == pytest.approx(4.0)
+    assert resample.effective_sample_size(np.array([[0.0, -50.0]]))[0] == pytest.approx(1.0)

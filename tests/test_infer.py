@@ -115,7 +115,8 @@ def test_kinds_and_encodings_with_bom_and_crlf(tmp_path, bom, crlf):
 def test_statistics_match_numpy(tmp_path):
     values = [1.5, 2.25, 3.0, 7.75, 10.0, 4.5, 6.0, 2.0]
     rows = "\n".join(f"{v},{2 * v + (i % 3)}" for i, v in enumerate(values))
-    spec = _spec(_write(tmp_path / "s.csv", "x,y\n" + rows + "\n"), corr_threshold=0.0)
+    # k = 2: eight rows give quartiles (two rows in each quarter), not deciles.
+    spec = _spec(_write(tmp_path / "s.csv", "x,y\n" + rows + "\n"), corr_threshold=0.0, min_count=2)
     x = spec.column("x")
     assert x.mean == pytest.approx(statistics.mean(values), abs=1e-3)
     assert x.sd == pytest.approx(statistics.stdev(values), abs=1e-3)
@@ -151,6 +152,132 @@ def test_default_name_and_options(tmp_path):
     path = _write(tmp_path / "t.csv", "id,y\n1,Y\n2,N\n3,Y\n")
     spec = _spec(path, name="trial", target="y", keys=("id",))
     assert (spec.name, spec.target, spec.keys) == ("trial", "y", ("id",))
+
+
+# ---- quantile resolution, values, statistics given the target ---------------------------
+def _column_csv(tmp_path, name: str, cells: list[str]) -> Path:
+    return _write(tmp_path / f"{name}.csv", name + "\n" + "\n".join(cells) + "\n")
+
+
+@pytest.mark.parametrize("n_rows, percents", [
+    (50, [10, 20, 30, 40, 50, 60, 70, 80, 90]),  # 50 >= 10 cells x 5 rows: deciles
+    (49, [25, 50, 75]),                          # not every tenth holds 5 rows: quartiles
+    (20, [25, 50, 75]),
+    (19, [50]),                                  # the median, two halves of at least 5
+    (10, [50]),
+    (9, []),                                     # not even halves: no quantiles at all
+])
+def test_quantile_resolution_follows_the_k_rule(tmp_path, n_rows, percents):
+    cells = [str(v) for v in range(1000, 1000 + 37 * n_rows, 37)]  # distinct: never `values`
+    x = _spec(_column_csv(tmp_path, "x", cells)).column("x")
+    assert [p for p, _ in x.quantiles] == percents
+    expected = np.quantile([float(c) for c in cells], [p / 100 for p in percents]) if percents else []
+    assert [v for _, v in x.quantiles] == pytest.approx(list(expected), abs=1e-9)
+    assert x.values == ()
+
+
+def test_few_distinct_values_are_listed_with_shares(tmp_path):
+    cells = ["6.6"] * 10 + ["5.7"] * 6 + ["9"] * 5
+    x = _spec(_column_csv(tmp_path, "x", cells)).column("x")
+    assert x.values == ((5.7, 0.2857), (6.6, 0.4762), (9.0, 0.2381))  # ascending by value
+    assert x.quantiles == ()
+    assert "values 5.7 0.2857, 6.6 0.4762, 9 0.2381" in infer_spec(tmp_path / "x.csv", InferOptions()).text
+
+
+def test_a_heavy_value_is_declared_as_a_jump_in_the_quantiles(tmp_path):
+    # 30% of the rows hold 27.32 (an imputed value): the quantiles bound its jump exactly.
+    cells = [f"{v:.2f}" for v in np.linspace(15, 40, 140)] + ["27.32"] * 60
+    path = _column_csv(tmp_path, "bmi", cells)
+    quantiles = dict(_spec(path).column("bmi").quantiles)
+    below = sum(float(c) < 27.32 for c in cells) / len(cells)
+    assert quantiles[round(below * 100, 2)] == 27.32
+    assert quantiles[round((below + 0.3) * 100, 2)] == 27.32
+    assert all(p % 10 == 0 or p in (5, 95) or v == 27.32 for p, v in quantiles.items())
+
+
+def test_a_rare_value_means_quantiles_unless_kept(tmp_path):
+    path = _column_csv(tmp_path, "x", ["1"] * 10 + ["2"] * 6 + ["3"] * 4)
+    assert _spec(path).column("x").values == ()
+    # Quartiles, replaced by the bounds of the two heavy values' jumps: P(x <= 1) = 0.5 (2
+    # starts a hundredth of a point later: percentages must rise). P(x <= 2) = 0.8 is left
+    # out: the cell above it would hold the 4 rows of x = 3, fewer than k = 5.
+    assert _spec(path).column("x").quantiles == ((50, 1), (50.01, 2))
+    assert _spec(path, keep_rare=True).column("x").values == ((1, 0.5), (2, 0.3), (3, 0.2))
+    # More than 120 distinct values are never listed, however often each is seen.
+    many = _column_csv(tmp_path, "y", [str(v) for v in range(121) for _ in range(5)])
+    assert _spec(many).column("y").values == ()
+
+
+# y: 30 true rows, 12 false, 3 with y missing. x is a values-column; z has many values; c is
+# categorical with two levels rare among the false rows.
+def _given_csv(tmp_path) -> Path:
+    rows = []
+    for i in range(30):
+        rows.append(f"Y,{[1, 2, 3][i % 3]},{i * 1.5:.1f},{'a' if i % 2 else 'b'}")
+    for i in range(12):
+        level = "a" if i < 9 else "e" if i < 11 else "b"
+        rows.append(f"N,{[1, 2][i % 2] if i < 10 else 3},{100 + i:.1f},{level}")
+    rows += ["NA,1,5.0,a"] * 3
+    return _write(tmp_path / "g.csv", "y,x,z,c\n" + "\n".join(rows) + "\n")
+
+
+def test_statistics_given_the_target(tmp_path):
+    spec = _spec(_given_csv(tmp_path), target="y", keep_rare=True)
+    x, z, c = spec.column("x"), spec.column("z"), spec.column("c")
+    # Among the 30 true rows x is 1, 2, 3 ten times each: values.
+    assert x.conditional("y", "Y").values == ((1, 0.3333), (2, 0.3333), (3, 0.3333))
+    # Among the 12 false rows x = 3 is seen twice: quantiles instead, the median for 12 rows.
+    assert x.conditional("y", "N").values == ()
+    # The median, replaced by the jumps of 1 and 2 (5 rows each): P(x <= 1) = 5/12; the end
+    # of 2's jump is left out, since only the 2 rows of x = 3 lie above it (k = 5).
+    assert x.conditional("y", "N").quantiles == ((41.67, 1), (41.68, 2))
+    # z: 30 rows give quartiles (as numpy measures them; deciles need 50), 12 rows the median.
+    true_z = [i * 1.5 for i in range(30)]
+    measured = np.quantile(true_z, [0.25, 0.5, 0.75])
+    assert z.conditional("y", "Y").quantiles == tuple(
+        (p, pytest.approx(q)) for p, q in zip((25, 50, 75), measured, strict=True))
+    assert z.conditional("y", "N").quantiles == ((50, 105.5),)
+    # c among the false rows: a 9, e 2 (rare: left out), b 1 (rare: left out).
+    assert c.conditional("y", "N").frequencies == (("a", 1.0),)
+    assert dict(c.conditional("y", "Y").frequencies) == {"a": 0.5, "b": 0.5}
+    assert spec.column("y").conditionals == ()  # not given itself
+    # Stable order: the true token first, then the false one; the missing rows belong to neither.
+    assert [cond.level for cond in z.conditionals] == ["Y", "N"]
+    text = infer_spec(tmp_path / "g.csv", InferOptions(target="y", keep_rare=True)).text
+    assert text.index("values given y == Y") < text.index("quantiles given y == N")
+
+
+def test_a_target_level_with_fewer_than_k_rows_gets_no_statistics(tmp_path):
+    path = _given_csv(tmp_path)
+    spec = _spec(path, target="y", min_count=13)  # the 12 false rows are too few
+    assert all(col.conditional("y", "N") is None for col in spec.columns)
+    assert spec.column("z").conditional("y", "Y").quantiles != ()  # 30 rows: 2 halves of 15
+    assert [p for p, _ in spec.column("z").conditional("y", "Y").quantiles] == [50]
+    # No target, or a numeric one: no statistic is given anything.
+    assert all(col.conditionals == () for col in _spec(path).columns)
+    assert all(col.conditionals == () for col in _spec(path, target="z").columns)
+
+
+def test_categorical_target_levels_in_declared_order(tmp_path):
+    rows = ["low,1"] * 6 + ["high,2"] * 8 + ["mid,3"] * 5 + ["rare,4"] * 2
+    path = _write(tmp_path / "t.csv", "t,x\n" + "\n".join(rows) + "\n")
+    spec = _spec(path, target="t", keep_rare=True)
+    assert spec.column("t").levels == ("high", "low", "mid", "rare")
+    assert [cond.level for cond in spec.column("x").conditionals] == ["high", "low", "mid"]
+    assert spec.column("x").conditional("t", "high").values == ((2.0, 1.0),)
+
+
+def test_real_diabetes_lists_glucose_and_hba1c_values(tmp_path):
+    spec = _spec(real_csv("diabetes"), target="diabetes", keep_rare=True)
+    for name in ("HbA1c_level", "blood_glucose_level"):
+        column = spec.column(name)
+        assert len(column.values) == 18 and column.quantiles == (), name
+        assert {c.level for c in column.conditionals} == {"1", "0"}
+    # The rules of the hand-written spec hold in the data, so the statistics given diabetes agree.
+    glucose = spec.column("blood_glucose_level")
+    assert max(v for v, _ in glucose.conditional("diabetes", "0").values) <= 200
+    assert min(v for v, _ in glucose.conditional("diabetes", "1").values) >= 126
+    assert [p for p, _ in spec.column("bmi").quantiles] == [10, 20, 30, 40, 50, 60, 70, 80, 90]
 
 
 # ---- privacy: rare levels -------------------------------------------------------------
@@ -323,19 +450,42 @@ def _tables(draw):
     return columns
 
 
+def _assert_cells_supported(quantiles, n_present: int, k: int) -> None:
+    """Every cell between declared quantiles (and 0% and 100%) holds k rows, except the
+    zero-row sliver between two neighbouring jumps (statistics.SLIVER)."""
+    shares = [0.0] + [p / 100 for p, _ in quantiles] + [1.0]
+    for a, b in zip(shares, shares[1:]):
+        assert b - a <= 0.00011 or (b - a) * n_present >= k - 0.01 * n_present / 100, (quantiles, n_present)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(table=_tables(), min_count=st.integers(1, 3), threshold=st.sampled_from([0.0, 0.1, 0.9]))
-def test_infer_output_always_checks_clean(tmp_path, table, min_count, threshold):
+@given(table=_tables(), min_count=st.integers(1, 3), threshold=st.sampled_from([0.0, 0.1, 0.9]),
+       target=st.integers(-1, 3), keep_rare=st.booleans())
+def test_infer_output_always_checks_clean(tmp_path, table, min_count, threshold, target, keep_rare):
     names = list(table)
     lines = [",".join(names)] + [",".join(table[n][i] for n in names)
                                  for i in range(len(table[names[0]]))]
     path = _write(tmp_path / "p.csv", "\n".join(lines) + "\n")
+    target_name = names[target] if 0 <= target < len(names) else None
     try:
-        result = infer_spec(path, InferOptions(min_count=min_count, corr_threshold=threshold))
+        result = infer_spec(path, InferOptions(min_count=min_count, corr_threshold=threshold,
+                                               target=target_name, keep_rare=keep_rare))
     except UserError:
         return
     checked = check_text(result.text)
     assert checked.diagnostics == (), [d.render() for d in checked.diagnostics]
+    # The k rule: every statistic given a level speaks about at least k rows per cell.
+    for column in checked.spec.columns:
+        for cond in column.conditionals:
+            cells = table[column.name]
+            group = [c for c, t in zip(cells, table[cond.given], strict=True) if t == cond.level]
+            present = [c for c in group if c != column.missing_token]
+            if cond.quantiles:
+                _assert_cells_supported(cond.quantiles, len(present), min_count)
+            for value, _ in cond.values:
+                assert sum(float(c) == value for c in present) >= min_count
+            for level, _ in cond.frequencies:
+                assert present.count(level) >= min_count
 
 
 def test_large_integer_range_is_exact(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synspec import nodes as n
-from synspec.parse import parse, parse_text, unescape
+from synspec.parse import _describe_expected, parse, parse_text, unescape
 from synspec.source import Source, Span
 
 SPECS = Path(__file__).parent.parent / "specs"
@@ -76,6 +76,32 @@ def test_membership_missingness_and_literals() -> None:
         ref("x"), (n.Neg(num("1")), num("2.5"), n.StringLit(n.Text("No Info")), n.BoolLit(True)), True)
     assert rule_expr("x is not missing") == n.MissingTest(ref("x"), True)
     assert rule_expr("-x < 3") == n.Compare("<", n.Neg(ref("x")), num("3"))
+
+
+def test_values_and_given_statistics() -> None:
+    text = (HEAD + "column g: integer\n  values 80 0.07, 85 0.93\n"
+            "  values given diabetes == 1: 140 1\n  quantiles given `work type` == \"Self-employed\": 50% 9\n"
+            "column s: categorical\n  frequencies given diabetes == 0: F 0.5, M 0.5\n")
+    tree = parse_text(text).tree
+    values, given_values, given_quantiles = tree.items[0].props
+    assert values == n.Values((n.ValueShare(n.Number(80.0, "80"), n.Number(0.07, "0.07")),
+                               n.ValueShare(n.Number(85.0, "85"), n.Number(0.93, "0.93"))))
+    assert given_values.given == n.Given(n.Ident("diabetes"), n.LevelLit("1"))
+    assert text[given_values.given.span.start:given_values.given.span.end] == "given diabetes == 1"
+    assert text[given_values.span.start:given_values.span.end] == "values given diabetes == 1: 140 1"
+    assert given_quantiles.given == n.Given(n.Ident("work type"), n.LevelLit("Self-employed"))
+    assert given_quantiles.items == (n.Quantile(n.Number(50.0, "50"), n.Number(9.0, "9")),)
+    (freq,) = tree.items[1].props
+    assert isinstance(freq, n.GivenFrequencies) and [f.level.value for f in freq.items] == ["F", "M"]
+
+
+def test_given_asks_for_equality() -> None:
+    (diag,) = parse_text(HEAD + "column g: integer\n  values given d != 1: 1 1\n").diagnostics
+    assert diag.code == "S100" and diag.help == "expected `==`"
+    (diag,) = parse_text(HEAD + "column g: integer\n  values given d == 1 2 1\n").diagnostics
+    assert diag.code == "S100" and "`:`" in diag.help
+    # `==` in a rule is still one of the comparisons.
+    assert _describe_expected({"COMP_OP", "EQ_OP"}) == "a comparison (== != < <= > >=)"
 
 
 def test_keywords_are_names_where_no_keyword_fits() -> None:

@@ -127,3 +127,46 @@ def test_real_file_validates_with_zero_hard_failures(name):
         failed = int(np.asarray(outcome.failed).sum())
         assert applicable > 0, rule.name
         assert 1 - failed / applicable >= rule.mostly, rule.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_statistics_describe_the_real_file(name):
+    """Quantiles, values and the statistics given the target are the real file's, within rounding,
+    and each cell holds at least 5 rows (the k rule infer applies)."""
+    k = 5
+    header, rows = _read(name)
+    spec = _spec(name)
+    cells = {col.name: [row[col.position] for row in rows] for col in spec.columns}
+
+    def present(col: ir.Column, keep: list[bool]) -> list[str]:
+        return [c for c, ok in zip(cells[col.name], keep, strict=True) if ok and c != col.missing_token]
+
+    def check(col: ir.Column, stats, texts: list[str]) -> None:
+        if stats.quantiles:
+            values = np.array(texts, dtype=float)
+            assert len(values) >= (len(stats.quantiles) + 1) * k, col.name
+            measured = np.quantile(values, [p / 100 for p, _ in stats.quantiles])
+            assert [v for _, v in stats.quantiles] == pytest.approx(list(measured), rel=1e-4), col.name
+        if stats.values:
+            values = np.array(texts, dtype=float)
+            declared = dict(stats.values)
+            assert set(np.unique(values)) == set(declared), col.name
+            for value, share in declared.items():
+                assert share == pytest.approx(np.mean(values == value), abs=1e-4), (col.name, value)
+        listed = [level for level, _ in stats.frequencies]
+        kept = [t for t in texts if t in listed]
+        for level, share in stats.frequencies:
+            assert kept.count(level) >= k or stats is col, (col.name, level)
+            assert share == pytest.approx(kept.count(level) / len(kept), abs=2e-3), (col.name, level)
+
+    everyone = [True] * len(rows)
+    target = spec.column(spec.target)
+    for col in spec.columns:
+        check(col, col, present(col, everyone))
+        for cond in col.conditionals:
+            assert cond.given == spec.target, col.name
+            check(col, cond, present(col, [t == cond.level for t in cells[target.name]]))
+        if not col.is_key and col is not target:
+            # Every level of the target with at least k rows has statistics given it.
+            levels = [lvl for lvl in target.levels if cells[target.name].count(lvl) >= k]
+            assert [c.level for c in col.conditionals] == levels, col.name

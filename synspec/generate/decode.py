@@ -57,6 +57,11 @@ class Decoded:
     complete: bool  # the grammar accepted the text (False: hit the token limit or an error)
     tokens: int
     error: str = ""
+    # log p(text) - log q(text): the sum over steps of the log of the probability mass the
+    # grammar allowed. q is masked sampling (the model renormalised over allowed tokens), p
+    # the model's own distribution; exp(log_weight) is the importance weight that turns
+    # masked samples into samples of the model conditioned on the grammar (`resample.py`).
+    log_weight: float = 0.0
 
 
 @dataclass
@@ -133,6 +138,7 @@ class Decoder:
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         bitmask = llt.allocate_token_bitmask(n, self.vocab)
         outputs: list[list[int]] = [[] for _ in range(n)]
+        log_weight = [0.0] * n
         done = [False] * n
         complete = [False] * n
         active = list(range(n))  # sequence index of each row still in the batch
@@ -151,7 +157,7 @@ class Decoder:
                 else:
                     allowed = None
                 t1 = time.perf_counter()
-                picked = _sample(logits, allowed, temperature, gen, self.eos)
+                picked, log_mass = _sample(logits, allowed, temperature, gen, self.eos)
                 t2 = time.perf_counter()
                 keep: list[int] = []
                 sampled = sum(not done[s] for s in active)
@@ -159,6 +165,7 @@ class Decoder:
                     if done[s]:  # finished, kept in the batch until enough rows finish to shrink it
                         continue
                     token = int(picked[r])
+                    log_weight[s] += float(log_mass[r])
                     if matchers is not None:
                         m = matchers[s]
                         if not m.consume_token(token):
@@ -205,7 +212,7 @@ class Decoder:
             error = ""
             if matchers is not None and matchers[s].is_error():
                 error = matchers[s].get_error()
-            results.append(Decoded(text, complete[s], len(outputs[s]), error))
+            results.append(Decoded(text, complete[s], len(outputs[s]), error, log_weight[s]))
         return results
 
 
@@ -278,8 +285,10 @@ def _unpack(bitmask: np.ndarray, vocab: int) -> np.ndarray:
     return bits[:, :vocab].astype(bool)
 
 
-def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: Any, eos: int) -> Any:
-    """One token per row by the Gumbel-max trick: argmax(logits / T + Gumbel noise).
+def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: Any,
+            eos: int) -> tuple[Any, np.ndarray]:
+    """One token per row by the Gumbel-max trick: argmax(logits / T + Gumbel noise), and per
+    row the log of the probability mass (at temperature T) that the grammar allowed.
 
     Exact sampling from softmax(logits / T), but 3x cheaper than softmax + multinomial
     over a 49k vocabulary on the CPU. Under a grammar few tokens are allowed at most
@@ -289,16 +298,18 @@ def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: An
     import torch
 
     logits = logits.cpu()
+    n = logits.shape[0]
     if allowed is None:
         if temperature <= 0:
-            return torch.argmax(logits, dim=-1)
+            return torch.argmax(logits, dim=-1), np.zeros(n)
         noise = torch.rand(logits.shape, generator=gen).clamp_(min=1e-20)
-        return torch.argmax(logits / temperature - torch.log(-torch.log(noise)), dim=-1)
+        return torch.argmax(logits / temperature - torch.log(-torch.log(noise)), dim=-1), np.zeros(n)
     rows, cols = np.nonzero(allowed)
-    picked = torch.full((logits.shape[0],), eos, dtype=torch.long)  # a row with nothing allowed stops
+    picked = torch.full((n,), eos, dtype=torch.long)  # a row with nothing allowed stops
     if len(rows) == 0:
-        return picked
+        return picked, np.zeros(n)
     keys = logits[torch.from_numpy(rows), torch.from_numpy(cols)]
+    log_mass = _allowed_log_mass(logits, rows, keys, temperature)
     if temperature > 0:
         noise = torch.rand(len(rows), generator=gen).clamp_(min=1e-20)
         keys = keys / temperature - torch.log(-torch.log(noise))
@@ -306,4 +317,22 @@ def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: An
     order = np.lexsort((-keys.numpy(), rows))
     first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
     picked[torch.from_numpy(rows[first])] = torch.from_numpy(cols[first]).long()
-    return picked
+    return picked, log_mass
+
+
+def _allowed_log_mass(logits: Any, rows: np.ndarray, allowed_logits: Any, temperature: float) -> np.ndarray:
+    """log sum over allowed tokens of softmax(logits / T), per row (0 where all is allowed;
+    greedy decoding, T = 0, has no distribution to weigh and gets 0)."""
+    import torch
+
+    n = logits.shape[0]
+    if temperature <= 0:
+        return np.zeros(n)
+    scaled = logits / temperature
+    full = torch.logsumexp(scaled, dim=-1)
+    index = torch.from_numpy(rows)
+    keys = allowed_logits / temperature
+    top = torch.full((n,), -torch.inf).scatter_reduce(0, index, keys, reduce="amax")
+    sums = torch.zeros(n).scatter_add(0, index, torch.exp(keys - top[index]))
+    allowed = torch.where(sums > 0, top + torch.log(sums), torch.zeros(n))
+    return (allowed - full).clamp(max=0.0).numpy().astype(float)

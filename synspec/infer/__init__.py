@@ -1,11 +1,13 @@
 """`synspec infer`: a first spec from a CSV, built from aggregates only.
 
 The pipeline is read (`read.py`, exact cell texts) -> profile each column
-(`profile.py`, kind, encoding, missing token, aggregates) -> write spec text
-(`emit.py` for quoting and numbers, this module for the layout). Privacy: the spec
-holds counts, shares, ranges, moments and quartiles, never a row; categorical levels
-seen fewer than `min_count` times are left out (and listed for the user only) unless
-`keep_rare` is set, because a rare level can single out a person.
+(`profile.py`, kind, encoding, missing token, aggregates) -> choose the statistics
+(`statistics.py`, under the k rule) -> write spec text (`emit.py` for quoting and
+numbers, this module for the layout). Privacy: the spec holds counts, shares, ranges,
+moments, quantiles and value shares, never a row; categorical levels seen fewer than
+`min_count` times are left out (and listed for the user only) unless `keep_rare` is set,
+because a rare level can single out a person, and every quantile cell and every statistic
+given a level of the target holds at least `min_count` rows.
 
 >>> from pathlib import Path; import tempfile
 >>> d = Path(tempfile.mkdtemp()); (d / "t.csv").write_text("a,b\\n1,Y\\n2,N\\n3,Y\\n")
@@ -23,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from synspec.cli.common import UserError
 from synspec.diagnostics import did_you_mean
-from synspec.fmt import format_text
-from synspec.infer import emit
+from synspec.fmt import format_tree
+from synspec.infer import emit, statistics
 from synspec.infer.profile import Profile, profile_column
 from synspec.infer.read import RawTable, read_csv_text
+from synspec.parse import parse
+from synspec.source import Source
 
 __all__ = ["InferOptions", "InferResult", "RareLevel", "infer_spec", "default_name"]
 
@@ -90,11 +95,16 @@ def infer_spec(path: Path, options: InferOptions,
 
 
 def _canonical(text: str) -> str:
-    """The text as `synspec fmt` lays it out, so a fresh spec passes `fmt --check`."""
-    formatted = format_text(text).text
-    if formatted is None:  # infer escapes everything it emits; a syntax error is a bug here
+    """The text as `synspec fmt` lays it out, so a fresh spec passes `fmt --check`.
+
+    One parse and a layout: `format_text` would parse the result again to prove the
+    layout kept the meaning, which the formatter's own tests establish once for all.
+    """
+    source = Source("<inferred>", text)
+    parsed = parse(source)
+    if parsed.tree is None:  # infer escapes everything it emits; a syntax error is a bug here
         raise RuntimeError("inferred spec does not parse")
-    return formatted
+    return format_tree(source, parsed.tree)
 
 
 def _check_options(options: InferOptions) -> None:
@@ -132,6 +142,7 @@ class _SpecWriter:
         self.path, self.table, self.profiles, self.options = path, table, profiles, options
         self.rare: list[RareLevel] = []
         self.n_correlations = 0
+        self.groups = self._target_groups()
 
     def write(self) -> str:
         blocks = [self._preamble(), self._dataset()]
@@ -143,11 +154,35 @@ class _SpecWriter:
 
     def _preamble(self) -> str:
         o = self.options
+        cells = (f"Each quantile cell, and each statistic given\n# a level of {o.target}, holds"
+                 if self.groups else "Each quantile cell holds")
         return (f"# Inferred by `synspec infer` from {self.path.name} ({self.table.n_rows} rows; "
                 f"aggregates only).\n"
                 f"# Levels seen fewer than {o.min_count} times are "
-                f"{'kept (--keep-rare)' if o.keep_rare else 'left out'}. Replace every TODO, "
-                "then add rules.")
+                f"{'kept (--keep-rare)' if o.keep_rare else 'left out'}. {cells} at least "
+                f"{o.min_count} rows.\n# Replace every TODO, then add rules.")
+
+    def _target_groups(self) -> list[tuple[str, np.ndarray]]:
+        """(level, row mask) of each target level seen at least k times, in the order declared."""
+        target = next((p for p in self.profiles if p.name == self.options.target), None)
+        if target is None or target.kind not in ("boolean", "categorical"):
+            return []  # a numeric target has no levels to condition on
+        levels = _tokens(target) if target.kind == "boolean" else [lvl for lvl, _ in _by_count(target)]
+        codes, uniques = self._codes(target)
+        index = {text: i for i, text in enumerate(uniques)}
+        k = self.options.min_count
+        return [(lvl, codes == index[lvl]) for lvl in levels if target.level_counts[lvl] >= k]
+
+    def _codes(self, prof: Profile) -> tuple[np.ndarray, list[str]]:
+        """The column's cells as integer codes into its distinct texts (hashing in C, once)."""
+        codes, uniques = pd.factorize(pd.Series(self.table.columns[prof.position], dtype=object))
+        return codes, list(uniques)
+
+    def _conditioned(self, prof: Profile) -> bool:
+        return bool(self.groups) and prof.name != self.options.target and prof.name not in self.options.keys
+
+    def _given(self, level: str) -> str:
+        return f"given {emit.name(self.options.target)} == {emit.level(level)}"  # type: ignore[arg-type]
 
     def _dataset(self) -> str:
         o = self.options
@@ -165,10 +200,11 @@ class _SpecWriter:
         head = f"column {emit.name(prof.name)}: "
         desc = f"  description {emit.string(f'TODO: describe {prof.name}')}"
         if prof.kind == "boolean":
-            lines = [head + f"boolean {emit.level(prof.true_token)}/{emit.level(prof.false_token)}",
-                     desc]
+            levels = _tokens(prof)
+            lines = [head + f"boolean {emit.level(levels[0])}/{emit.level(levels[1])}", desc]
             lines += self._missing(prof)
-            lines.append(self._frequencies(prof, [prof.true_token, prof.false_token]))
+            lines.append(self._frequencies(prof, levels))
+            lines += self._given_frequencies(prof, levels)
             return "\n".join(lines)
         if prof.kind == "categorical":
             return self._categorical(prof, head, desc)
@@ -185,6 +221,7 @@ class _SpecWriter:
         return [f"  missing {emit.share(prof.missing_rate)} as {emit.string(prof.missing_token)}"]
 
     def _numeric(self, prof: Profile, head: str, desc: str) -> str:
+        assert prof.values is not None  # a numeric profile always carries its values
         values = prof.values[~np.isnan(prof.values)]
         low, high = float(values.min()), float(values.max())
         kind = "integer" if prof.kind == "integer" else f"decimal({prof.places})"
@@ -208,14 +245,24 @@ class _SpecWriter:
         lines.append(f"  mean {fixed(float(values.mean()))}")
         if float(emit.number(sd, places)) > 0:
             lines.append(f"  sd {emit.number(sd, places)}")
-        quartiles = np.quantile(values, [0.25, 0.5, 0.75])
-        parts = [f"{pct}% {fixed(float(q))}" for pct, q in zip((25, 50, 75), quartiles, strict=True)]
-        lines.append("  quantiles " + ", ".join(parts))
+        k = self.options.min_count
+        listed = statistics.declares_values(values, k, self.options.keep_rare)
+        if listed is not None:
+            lines.append("  values " + statistics.value_items(*listed, prof.places))
+        elif (items := statistics.quantile_items(values, k, fixed)) is not None:
+            lines.append("  quantiles " + items)
+        if self._conditioned(prof):
+            for level, mask in self.groups:
+                group = prof.values[mask]
+                found = statistics.given_numeric(group[~np.isnan(group)], k, listed is not None,
+                                                 prof.places, fixed)
+                if found is not None:
+                    lines.append(f"  {found[0]} {self._given(level)}: {found[1]}")
         return "\n".join(lines)
 
     def _categorical(self, prof: Profile, head: str, desc: str) -> str:
         k = self.options.min_count
-        ordered = sorted(prof.level_counts.items(), key=lambda item: (-item[1], item[0]))
+        ordered = _by_count(prof)
         rare = [(lvl, c) for lvl, c in ordered if c < k]
         self.rare += [RareLevel(prof.name, lvl, c) for lvl, c in rare]
         kept = [lvl for lvl, c in ordered if c >= k or self.options.keep_rare]
@@ -233,6 +280,7 @@ class _SpecWriter:
         lines.append("  levels " + ", ".join(emit.level(lvl) for lvl in kept))
         lines += self._missing(prof)
         lines.append(self._frequencies(prof, kept))
+        lines += self._given_frequencies(prof, kept)
         return "\n".join(lines)
 
     def _frequencies(self, prof: Profile, levels: list[str]) -> str:
@@ -240,6 +288,20 @@ class _SpecWriter:
         total = sum(prof.level_counts[lvl] for lvl in levels)
         parts = [f"{emit.level(lvl)} {emit.share(prof.level_counts[lvl] / total)}" for lvl in levels]
         return "  frequencies " + ", ".join(parts)
+
+    def _given_frequencies(self, prof: Profile, levels: list[str]) -> list[str]:
+        """`frequencies given TARGET == L: ...` per target level, levels rare there left out."""
+        if not self._conditioned(prof):
+            return []
+        codes, uniques = self._codes(prof)
+        lines = []
+        for level, mask in self.groups:
+            counts = np.bincount(codes[mask], minlength=len(uniques))
+            items = statistics.frequency_items(dict(zip(uniques, counts.tolist(), strict=True)), levels,
+                                               self.options.min_count)
+            if items is not None:
+                lines.append(f"  frequencies {self._given(level)}: {items}")
+        return lines
 
     def _correlations(self) -> str:
         keys = set(self.options.keys)
@@ -254,6 +316,17 @@ class _SpecWriter:
                     lines.append(f"correlation {emit.name(left)}, {emit.name(right)}: {value}")
         self.n_correlations = len(lines)
         return "\n".join(lines)
+
+
+def _tokens(prof: Profile) -> list[str]:
+    """A boolean column's tokens, true first."""
+    assert prof.true_token is not None and prof.false_token is not None
+    return [prof.true_token, prof.false_token]
+
+
+def _by_count(prof: Profile) -> list[tuple[str, int]]:
+    """Levels with their counts, most frequent first (ties by name): the order infer declares them."""
+    return sorted(prof.level_counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:

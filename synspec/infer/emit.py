@@ -11,16 +11,13 @@ from __future__ import annotations
 import math
 import re
 
+from synspec.parse import keywords
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
-# Words of the language: written quoted even where the parser would accept them bare,
-# so a spec never depends on where a keyword happens to be allowed.
-KEYWORDS = frozenset({
-    "dataset", "description", "source", "rows", "target", "key", "missing", "as", "column",
-    "integer", "decimal", "categorical", "boolean", "unit", "range", "to", "levels", "mean",
-    "sd", "quantiles", "frequencies", "rule", "expect", "mostly", "message", "cite",
-    "correlation", "pearson", "spearman", "and", "or", "not", "in", "is", "true", "false",
-})
+# Words of the language, read from its grammar: written quoted even where the parser would
+# accept them bare, so a spec never depends on where a keyword happens to be allowed.
+KEYWORDS = keywords()
 
 
 def string(text: str) -> str:

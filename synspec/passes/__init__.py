@@ -13,7 +13,9 @@ from pathlib import Path
 from synspec import ir
 from synspec.diagnostics import Diagnostic, make, sort_key
 from synspec.parse import parse
+from synspec.passes.conditionals import conditionals
 from synspec.passes.context import Context
+from synspec.passes.contradictions import contradictions
 from synspec.passes.correlations import correlations
 from synspec.passes.declarations import declarations
 from synspec.passes.header import header
@@ -22,7 +24,7 @@ from synspec.passes.rule_sanity import rule_sanity
 from synspec.passes.rules import rules
 from synspec.source import Source, Span
 
-PASSES = (header, declarations, names, correlations, rules, rule_sanity)
+PASSES = (header, declarations, conditionals, names, correlations, rules, rule_sanity, contradictions)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class Context:
 
 def property_name(prop: object) -> str:
     """The keyword a property node was written with (`SourceProp` -> "source")."""
+    if isinstance(prop, n.GivenFrequencies | n.GivenQuantiles | n.GivenValues):
+        return f"{n.GIVEN_KEYWORDS[type(prop)]} given"
     name = type(prop).__name__
     return {"SourceProp": "source", "MissingDefault": "missing as"}.get(name, name.lower())
 

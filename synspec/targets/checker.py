@@ -27,7 +27,7 @@ import pandas as pd
 from synspec import ir
 from synspec.data import TypedTable, a_kind
 
-CHECK_KINDS = ("type", "range", "level", "missing", "rule")
+CHECK_KINDS = ("type", "range", "level", "value", "missing", "rule")
 
 # A compiled boolean expression: table -> (value, known), value False wherever unknown.
 BoolFn = Callable[[TypedTable], tuple[np.ndarray, np.ndarray]]
@@ -367,6 +367,15 @@ def _column_checks(column: ir.Column) -> list[_Check]:
             declared = values.isin(levels).to_numpy(dtype=bool)
             return present & ~declared, present
         make("level", "level", f"{name} is one of {', '.join(levels)}", level_check)
+    if column.is_numeric and column.values:
+        allowed = np.array([value for value, _ in column.values], dtype=float)
+
+        def value_check(t: TypedTable) -> tuple[np.ndarray, np.ndarray]:
+            values = t.frame[name].to_numpy(dtype=float)
+            known = ~np.isnan(values)
+            return known & ~np.isin(values, allowed), known
+        listed = ", ".join(_fmt_number(value) for value, _ in column.values)
+        make("value", "value", f"{name} is one of {listed}", value_check)
     if not column.may_be_missing:
         def missing_check(t: TypedTable) -> tuple[np.ndarray, np.ndarray]:
             return t.missing[name].copy(), np.ones(len(t), dtype=bool)

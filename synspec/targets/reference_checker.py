@@ -1,5 +1,7 @@
 """A plain per-row evaluator of the same IR: the oracle the vectorised checker is tested against.
 
+Covers the rules and the `<column>.value` check (a column with `values` admits only those).
+
 Deliberately naive: one row at a time, Python values, `None` for unknown, Kleene's tables
 written out literally. It shares no code with `synspec.targets.checker` beyond reading the IR
 and the typed table, so an agreement between the two is evidence, not a tautology. It is also
@@ -151,3 +153,24 @@ def check_rules(table: TypedTable, spec: ir.Spec) -> dict[str, tuple[np.ndarray,
     """Every rule's (failed, applicable) masks."""
     rows, missing = rows_of(table, spec)
     return {rule.name: rule_outcome(rule, spec, rows, missing) for rule in spec.rules}
+
+
+def value_outcome(column: ir.Column, rows: list[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(failed, applicable) masks of `<column>.value`, row by row: a known value must be declared."""
+    allowed = [float(value) for value, _ in column.values]
+    failed = np.zeros(len(rows), dtype=bool)
+    applicable = np.zeros(len(rows), dtype=bool)
+    for i, row in enumerate(rows):
+        value = row[column.name]
+        if value is None:
+            continue  # missing or unparseable: the type and missing checks speak for it
+        applicable[i] = True
+        failed[i] = not any(float(value) == declared for declared in allowed)
+    return failed, applicable
+
+
+def check_values(table: TypedTable, spec: ir.Spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`<column>.value` masks for every numeric column that declares `values`."""
+    rows, _ = rows_of(table, spec)
+    return {f"{column.name}.value": value_outcome(column, rows)
+            for column in spec.columns if column.is_numeric and column.values}
