@@ -30,7 +30,7 @@ import pandas as pd
 from synspec.cli.common import UserError
 from synspec.diagnostics import did_you_mean
 from synspec.fmt import format_tree
-from synspec.infer import emit, statistics
+from synspec.infer import dependence, emit, statistics
 from synspec.infer.profile import Profile, profile_column
 from synspec.infer.read import RawTable, read_csv_text
 from synspec.parse import parse
@@ -143,6 +143,8 @@ class _SpecWriter:
         self.rare: list[RareLevel] = []
         self.n_correlations = 0
         self.groups = self._target_groups()
+        self.partner = dependence.strongest_partners(
+            profiles, self._codes, self._level_groups, target=options.target, keys=set(options.keys))
 
     def write(self) -> str:
         blocks = [self._preamble(), self._dataset()]
@@ -167,11 +169,16 @@ class _SpecWriter:
         target = next((p for p in self.profiles if p.name == self.options.target), None)
         if target is None or target.kind not in ("boolean", "categorical"):
             return []  # a numeric target has no levels to condition on
-        levels = _tokens(target) if target.kind == "boolean" else [lvl for lvl, _ in _by_count(target)]
-        codes, uniques = self._codes(target)
+        return self._level_groups(target)
+
+    def _level_groups(self, prof: Profile) -> list[tuple[str, np.ndarray]]:
+        """(level, row mask) of each level of a categorical or boolean column seen at least k
+        times, in the order the spec declares them."""
+        levels = _tokens(prof) if prof.kind == "boolean" else [lvl for lvl, _ in _by_count(prof)]
+        codes, uniques = self._codes(prof)
         index = {text: i for i, text in enumerate(uniques)}
         k = self.options.min_count
-        return [(lvl, codes == index[lvl]) for lvl in levels if target.level_counts[lvl] >= k]
+        return [(lvl, codes == index[lvl]) for lvl in levels if prof.level_counts[lvl] >= k]
 
     def _codes(self, prof: Profile) -> tuple[np.ndarray, list[str]]:
         """The column's cells as integer codes into its distinct texts (hashing in C, once)."""
@@ -179,10 +186,23 @@ class _SpecWriter:
         return codes, list(uniques)
 
     def _conditioned(self, prof: Profile) -> bool:
-        return bool(self.groups) and prof.name != self.options.target and prof.name not in self.options.keys
+        return bool(self._conditionings(prof))
 
-    def _given(self, level: str) -> str:
-        return f"given {emit.name(self.options.target)} == {emit.level(level)}"  # type: ignore[arg-type]
+    def _conditionings(self, prof: Profile) -> list[tuple[str, str, np.ndarray]]:
+        """(given column, level, row mask) of every statistic given a level written for `prof`:
+        each level of the target, then each level of the columns it depends on most, when that
+        dependence is stronger than on the target (`dependence.strongest_partners`)."""
+        if prof.name in self.options.keys:
+            return []
+        out: list[tuple[str, str, np.ndarray]] = []
+        if prof.name != self.options.target and self.options.target:
+            out += [(self.options.target, level, mask) for level, mask in self.groups]
+        for partner in self.partner.get(prof.name, []):
+            out += [(partner.name, level, mask) for level, mask in partner.groups]
+        return out
+
+    def _given(self, column: str, level: str) -> str:
+        return f"given {emit.name(column)} == {emit.level(level)}"
 
     def _dataset(self) -> str:
         o = self.options
@@ -252,12 +272,12 @@ class _SpecWriter:
         elif (items := statistics.quantile_items(values, k, fixed)) is not None:
             lines.append("  quantiles " + items)
         if self._conditioned(prof):
-            for level, mask in self.groups:
+            for given, level, mask in self._conditionings(prof):
                 group = prof.values[mask]
                 found = statistics.given_numeric(group[~np.isnan(group)], k, listed is not None,
                                                  prof.places, fixed)
                 if found is not None:
-                    lines.append(f"  {found[0]} {self._given(level)}: {found[1]}")
+                    lines.append(f"  {found[0]} {self._given(given, level)}: {found[1]}")
         return "\n".join(lines)
 
     def _categorical(self, prof: Profile, head: str, desc: str) -> str:
@@ -295,12 +315,12 @@ class _SpecWriter:
             return []
         codes, uniques = self._codes(prof)
         lines = []
-        for level, mask in self.groups:
+        for given, level, mask in self._conditionings(prof):
             counts = np.bincount(codes[mask], minlength=len(uniques))
             items = statistics.frequency_items(dict(zip(uniques, counts.tolist(), strict=True)), levels,
                                                self.options.min_count)
             if items is not None:
-                lines.append(f"  frequencies {self._given(level)}: {items}")
+                lines.append(f"  frequencies {self._given(given, level)}: {items}")
         return lines
 
     def _correlations(self) -> str:

@@ -370,9 +370,16 @@ def _column_checks(column: ir.Column) -> list[_Check]:
     if column.is_numeric and column.values:
         allowed = np.array([value for value, _ in column.values], dtype=float)
 
+        low_v = -np.inf if column.low is None else float(column.low)
+        high_v = np.inf if column.high is None else float(column.high)
+
         def value_check(t: TypedTable) -> tuple[np.ndarray, np.ndarray]:
+            # Only values the range and places checks let through: one fault, one finding.
             values = t.frame[name].to_numpy(dtype=float)
-            known = ~np.isnan(values)
+            places = t.too_many_places.get(name)
+            known = ~np.isnan(values) & (values >= low_v) & (values <= high_v)
+            if places is not None:
+                known &= ~places
             return known & ~np.isin(values, allowed), known
         listed = ", ".join(_fmt_number(value) for value, _ in column.values)
         make("value", "value", f"{name} is one of {listed}", value_check)

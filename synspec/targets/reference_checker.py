@@ -155,8 +155,11 @@ def check_rules(table: TypedTable, spec: ir.Spec) -> dict[str, tuple[np.ndarray,
     return {rule.name: rule_outcome(rule, spec, rows, missing) for rule in spec.rules}
 
 
-def value_outcome(column: ir.Column, rows: list[Row]) -> tuple[np.ndarray, np.ndarray]:
-    """(failed, applicable) masks of `<column>.value`, row by row: a known value must be declared."""
+def value_outcome(column: ir.Column, rows: list[Row],
+                  too_many_places: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(failed, applicable) masks of `<column>.value`, row by row: a known value inside the
+    range, with no more than the declared places, must be declared (other values are the range
+    and places checks' findings)."""
     allowed = [float(value) for value, _ in column.values]
     failed = np.zeros(len(rows), dtype=bool)
     applicable = np.zeros(len(rows), dtype=bool)
@@ -164,6 +167,11 @@ def value_outcome(column: ir.Column, rows: list[Row]) -> tuple[np.ndarray, np.nd
         value = row[column.name]
         if value is None:
             continue  # missing or unparseable: the type and missing checks speak for it
+        if (column.low is not None and float(value) < column.low) or \
+                (column.high is not None and float(value) > column.high):
+            continue
+        if too_many_places is not None and too_many_places[i]:
+            continue
         applicable[i] = True
         failed[i] = not any(float(value) == declared for declared in allowed)
     return failed, applicable
@@ -172,5 +180,5 @@ def value_outcome(column: ir.Column, rows: list[Row]) -> tuple[np.ndarray, np.nd
 def check_values(table: TypedTable, spec: ir.Spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """`<column>.value` masks for every numeric column that declares `values`."""
     rows, _ = rows_of(table, spec)
-    return {f"{column.name}.value": value_outcome(column, rows)
+    return {f"{column.name}.value": value_outcome(column, rows, table.too_many_places.get(column.name))
             for column in spec.columns if column.is_numeric and column.values}

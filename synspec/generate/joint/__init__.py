@@ -5,8 +5,9 @@ Owns `JointSampler`, which draws every column whose distribution the spec declar
 - a Gaussian copula over the declared correlations: one latent normal per drawn column, with
   the latent correlations calibrated so that the drawn rows show the declared Pearson
   correlations (`correlation.calibrate`), after projecting to the nearest valid matrix;
-- conditional statistics where declared (`quantiles given diabetes == 1: ...`): the columns
-  named in a `given` are drawn first, then each row uses the statistics of its level;
+- conditional statistics where declared (`quantiles given diabetes == 1: ...`): each column
+  follows the statistics given one other column's level (`structure.choose_givens`), drawn
+  after that column;
 - values interpolated between declared quantiles on the column's grid (`marginals`);
 - the hard rules the row grammar compiles are kept by construction: each column is drawn only
   inside the value classes the rules still allow for that row (`constraints`), so nothing is
@@ -30,10 +31,12 @@ from synspec import ir
 from synspec.generate.joint.constraints import RowState, RuleClasses
 from synspec.generate.joint.correlation import Pair, calibrate, pearson
 from synspec.generate.joint.marginals import Marginal, is_drawable, marginal
+from synspec.generate.joint.structure import alternatives, choose_givens, draw_order, sample_distance
 
 CALIBRATION_ROWS = 20_000
 CALIBRATION_SEED = 0xCA11B
 MAX_REDRAWS = 50
+STRUCTURE_ROWS = 3_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Draw:
 
     texts: dict[str, np.ndarray]
     numbers: dict[str, np.ndarray]
+    classes: dict[str, np.ndarray]  # the rule class index of each cell (see `constraints`)
 
     def rows(self) -> list[dict[str, str]]:
         names = list(self.texts)
@@ -52,31 +56,6 @@ class Draw:
         return pd.DataFrame({name: values for name, values in self.texts.items()})
 
 
-def draw_order(spec: ir.Spec, drawn: list[str]) -> list[str]:
-    """Columns that others are conditioned on come before those columns (file order otherwise);
-    a conditional that would need a later or undrawn column is not used (see `conditioning`)."""
-    order: list[str] = []
-    pending = list(drawn)
-    while pending:
-        for name in pending:
-            given = conditioning(spec.column(name), set(drawn))
-            if given is None or given in order:
-                order.append(name)
-                pending.remove(name)
-                break
-        else:  # a cycle of conditionals: take the earliest column, it draws unconditionally
-            order.append(pending.pop(0))
-    return order
-
-
-def conditioning(column: ir.Column, drawn: set[str]) -> str | None:
-    """The column this one's conditional statistics are given (the first one declared)."""
-    for cond in column.conditionals:
-        if cond.given in drawn and cond.given != column.name:
-            return cond.given
-    return None
-
-
 class JointSampler:
     """Draws the declared columns of a spec jointly; see the module docstring."""
 
@@ -85,18 +64,18 @@ class JointSampler:
         self.rule_classes = RuleClasses(spec)
         candidates = [c.name for c in spec.generated_columns
                       if is_drawable(c) and c.name in self.rule_classes.classes]
-        self.columns = draw_order(spec, candidates)
-        self.index = {name: i for i, name in enumerate(self.columns)}
-        drawn = set(self.columns)
-        self.given = {name: conditioning(spec.column(name), drawn) for name in self.columns}
+        drawn = set(candidates)
+        # Marginals keyed (column, None) overall and (column, "given\0level") per level.
         self.marginals: dict[tuple[str, str | None], Marginal] = {}
-        for name in self.columns:
+        for name in candidates:
             column = spec.column(name)
             classes = self.rule_classes.classes[name]
             self.marginals[(name, None)] = marginal(column, classes)
             for cond in column.conditionals:
-                if cond.given == self.given[name]:
-                    self.marginals[(name, cond.level)] = marginal(column, classes, cond)
+                if cond.given in drawn:
+                    self.marginals[(name, f"{cond.given}\0{cond.level}")] = marginal(column, classes, cond)
+        self._set_structure(choose_givens(spec, candidates, self.marginals))
+        self._improve_structure()
         self._checker_rules = [r for r in spec.hard_rules
                                if r.name not in self.rule_classes.compiled and set(r.columns) <= drawn]
         self._checker = None
@@ -107,6 +86,61 @@ class JointSampler:
                 self.targets[(i, j)] = corr.value
         self.latent = self._calibrate(calibration_rows) if self.targets else np.eye(len(self.columns))
         self._chol = np.linalg.cholesky(self.latent) if self.columns else np.zeros((0, 0))
+
+    # -- structure ------------------------------------------------------------------------
+    def _set_structure(self, given: dict[str, str | None]) -> None:
+        self.given = given
+        self.columns = draw_order(self.spec, given)
+        self.index = {name: i for i, name in enumerate(self.columns)}
+        # Per column, (class index of a level of its given column, marginal given that level).
+        self._by_level: dict[str, list[tuple[int, Marginal]]] = {
+            name: [(self._level_class(g, key.split("\0", 1)[1]), m)
+                   for (col, key), m in self.marginals.items()
+                   if col == name and key is not None and key.split("\0", 1)[0] == g]
+            for name, g in given.items() if g is not None}
+
+    def _level_class(self, column: str, level: str) -> int:
+        """The rule class index of one level (file text) of a categorical or boolean column."""
+        c = self.spec.column(column)
+        for i, cls in enumerate(self.rule_classes.classes[column]):
+            text = (c.true_token if cls[1] else c.false_token) if cls[0] == "bool" else cls[-1]
+            if cls[0] in ("bool", "level") and text == level:
+                return i
+        return -1  # a level the column does not declare: no row holds it
+
+    def _improve_structure(self, rows: int = STRUCTURE_ROWS) -> None:
+        """One pass of single changes to the givens, kept when they lower `fidelity_loss`."""
+        if not any(c.conditionals for c in self.spec.columns):
+            return
+        rng = np.random.default_rng(CALIBRATION_SEED)
+        u, v = rng.random((rows, len(self.given))), rng.random((rows, len(self.given)))
+        best = self.fidelity_loss(self._draw(u, v, render=False))
+        for trial in alternatives(self.spec, self.given):
+            current = self.given
+            self._set_structure({**current, **{k: trial[k] for k in trial if trial[k] != current[k]}})
+            loss = self.fidelity_loss(self._draw(u, v, render=False))
+            if loss < best - 1e-3:
+                best = loss
+            else:
+                self._set_structure(current)
+
+    def fidelity_loss(self, result: Draw) -> float:
+        """How far drawn rows are from every declared statistic of the drawn columns: for
+        each column, the distance from its overall statistics plus, for each declared level of
+        a given column, the share-weighted distance from the statistics given that level."""
+        total = 0.0
+        for name in self.columns:
+            cls, numbers = result.classes[name], result.numbers[name]
+            total += sample_distance(self.marginals[(name, None)], cls, numbers)
+            for (col, key), m in self.marginals.items():
+                if col != name or key is None:
+                    continue
+                given, level = key.split("\0", 1)
+                rows = result.classes[given] == self._level_class(given, level)
+                share = float(rows.mean())
+                if share > 0:
+                    total += share * sample_distance(m, cls[rows], numbers[rows])
+        return total
 
     # -- drawing --------------------------------------------------------------------------
     def _uniforms(self, rng: np.random.Generator, n: int, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,20 +153,19 @@ class JointSampler:
         state = RowState(self.rule_classes, n)
         texts: dict[str, np.ndarray] = {}
         numbers: dict[str, np.ndarray] = {}
+        classes: dict[str, np.ndarray] = {}
         for name in self.columns:
             k = self.index[name]
             allowed = state.allowed(name)
             given = self.given[name]
             groups = [(np.ones(n, dtype=bool), self.marginals[(name, None)])]
             if given is not None:
-                levels = texts[given]
                 groups = []
                 covered = np.zeros(n, dtype=bool)
-                for (col, level), m in self.marginals.items():
-                    if col == name and level is not None:
-                        rows = levels == level
-                        covered |= rows
-                        groups.append((rows, m))
+                for level_class, m in self._by_level[name]:
+                    rows = classes[given] == level_class
+                    covered |= rows
+                    groups.append((rows, m))
                 groups.append((~covered, self.marginals[(name, None)]))
             cls = np.zeros(n, dtype=np.int64)
             col_texts = np.empty(n, dtype=object)
@@ -143,8 +176,8 @@ class JointSampler:
                     if part is not None:
                         col_texts[rows] = part
             state.take(name, cls)
-            texts[name], numbers[name] = col_texts, col_numbers
-        return Draw(texts, numbers)
+            texts[name], numbers[name], classes[name] = col_texts, col_numbers, cls
+        return Draw(texts, numbers, classes)
 
     def draw(self, n: int, rng: np.random.Generator) -> Draw:
         """`n` rows; rows breaking a hard rule the grammar does not compile are redrawn."""
@@ -157,6 +190,7 @@ class JointSampler:
             for name in self.columns:
                 result.texts[name][bad] = again.texts[name]
                 result.numbers[name][bad] = again.numbers[name]
+                result.classes[name][bad] = again.classes[name]
         return result
 
     def draw_batch(self, size: int, seed: int, batch_index: int) -> list[dict[str, str]]:
