@@ -55,7 +55,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
     lines = []
     prompt = render_prompt(spec, "clin_rule")
     checker = pipeline.RowChecker(spec)
-    from synspec.generate.decode import decoder_for
+    from synspec.generate.engines.decode import decoder_for
 
     plain = decoder_for(loaded)
     variants = [(e, kv) for e in engines for kv in (prompt_kv if e == "llguidance" else ["-"])]

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from synspec import ir
 from synspec.cli.common import UserError
-from synspec.generate import decode, manifest, model, pipeline, seeding
+from synspec.generate import manifest, model, pipeline, seeding
+from synspec.generate.engines import decode
 from synspec.generate.sink import Sink, output_format
 from synspec.passes import check_file, check_text
 from synspec.targets.grammar import Within

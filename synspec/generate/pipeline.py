@@ -210,11 +210,11 @@ class Generator:
         self.engine = engine
         self.loaded = loaded if loaded is not None else load_cached(model)
         if engine == "outlines":
-            from synspec.generate.outlines_backend import OutlinesDecoder
+            from synspec.generate.engines.outlines import OutlinesDecoder
 
             self.decoder = OutlinesDecoder(self.loaded)
         else:
-            from synspec.generate.decode import decoder_for
+            from synspec.generate.engines.decode import decoder_for
 
             self.decoder = decoder if decoder is not None else decoder_for(self.loaded)
         self._grammars: dict[tuple, tuple[Any, int]] = {}

@@ -1,0 +1,1 @@
+"""Decoding engines: `decode` + `shared_prefix` (synspec's llguidance loop), `outlines`."""
