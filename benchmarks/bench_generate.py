@@ -2,7 +2,7 @@
 
 Usage (from the repository root; one command, prints Markdown):
     python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
-        [--rows 32] [--engines llguidance outlines] [--dtype float32] [--prompt-kv shared copied]
+        [--rows 32] [--engines local outlines] [--dtype float32] [--prompt-kv shared copied]
     python -m benchmarks.bench_generate --fidelity OUT.csv [OUT2.csv ...]
         (fidelity of `synspec run` outputs against the real data, one table row per file)
 
@@ -41,10 +41,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str], dtype: str,
+def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
                temperature: float, prompt_kv: list[str]) -> list[str]:
     from synspec.cli.common import load_spec
-    from synspec.generate import pipeline, seeding
+    from synspec.generate import engines, pipeline, seeding
+    from synspec.generate.checking import RowChecker
+    from synspec.generate.engines import Sampling
+    from synspec.generate.engines.decode import decoder_for
+    from synspec.generate.engines.local import LocalEngine
+    from synspec.generate.grammars import RowGrammars
     from synspec.generate.model import load_cached
     from synspec.targets.prompt import render_prompt
 
@@ -54,65 +59,65 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engines: list[str],
     load_s = time.perf_counter() - start
     lines = []
     prompt = render_prompt(spec, "clin_rule")
-    checker = pipeline.RowChecker(spec)
-    from synspec.generate.decode import decoder_for
-
+    checker = RowChecker(spec)
+    grammars = RowGrammars(spec)
+    max_new = pipeline.max_new_tokens(spec)
     plain = decoder_for(loaded)
-    variants = [(e, kv) for e in engines for kv in (prompt_kv if e == "llguidance" else ["-"])]
-    for engine, kv in variants:
-        plain.shared_prefix = kv != "copied"
-        gen = pipeline.Generator(spec, engine=engine, loaded=loaded)
-        if engine == "llguidance":
-            gen.decoder.shared_prefix = plain.shared_prefix
-        ids = gen.decoder.encode_prompt(prompt) if engine == "llguidance" else []
-        seeded = seeding.seeded_columns(spec) if engine == "llguidance" else ()
-        gen.generate_batch(prompt, ids, [{}], temperature=temperature, seed=0)  # warm-up, grammar cache
-        for batch in batch_sizes:
-            want = min(rows, 8) if batch == 1 else max(rows, batch)
-            accepted = generated = tokens = 0
-            first_row_s = None
-            index = 0
-            own_loop = engine == "llguidance"
-            stats_before = (gen.decoder.stats.tokens, gen.decoder.stats.steps) if own_loop else None
-            t0 = time.perf_counter()
-            while accepted < want and generated < 20 * want:
-                fixed = (seeding.draw_batch(spec, seeded, batch, 0, index) if seeded
-                         else [{} for _ in range(batch)])
-                texts = gen.generate_batch(prompt, ids, fixed, temperature=temperature,
-                                           seed=pipeline.batch_seed(0, index))
-                good = [t for t in texts if t is not None]
-                if engine == "outlines":
-                    tokens += sum(len(loaded.tokenizer(t)["input_ids"]) for t in good)
-                checked, _ = checker.check(good, 1)
-                accepted += sum(r is not None for r in checked)
-                generated += len(texts)
-                index += 1
-                if first_row_s is None and accepted:
-                    first_row_s = time.perf_counter() - t0
-            elapsed = time.perf_counter() - t0
-            if own_loop:
-                tokens = gen.decoder.stats.tokens - stats_before[0]
-                steps = gen.decoder.stats.steps - stats_before[1]
-            else:
-                steps = max(1, tokens // max(1, generated))
-            constrained_tps = tokens / elapsed
-            # Unconstrained: the same loop with no grammar, as many steps per batch as above.
-            plain_ids = plain.encode_prompt(prompt)
-            per_batch = max(1, round(steps / max(1, index))) if engine == "llguidance" else steps
-            before = plain.stats.tokens
-            u0 = time.perf_counter()
-            for i in range(index):
-                plain.decode(plain_ids, None, batch=batch, temperature=temperature, seed=i,
-                             max_new_tokens=per_batch)
-            u_elapsed = time.perf_counter() - u0
-            free_tps = (plain.stats.tokens - before) / u_elapsed
-            lines.append(
-                f"| {name} | {engine} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
-                f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
-                f"{constrained_tps:.0f} | {free_tps:.0f} | "
-                f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
-                f"{_peak_rss_mb():.0f} |")
-            print(lines[-1], flush=True)
+    for engine_name in engine_names:
+        engine = engines.create(engine_name, loaded=loaded)
+        own_loop = isinstance(engine, LocalEngine)  # only our loop has a prompt KV to vary and stats
+        for kv in prompt_kv if own_loop else ["-"]:
+            plain.shared_prefix = kv != "copied"
+            if isinstance(engine, LocalEngine):
+                engine.decoder.shared_prefix = plain.shared_prefix
+            mode = seeding.DEFAULT_MODE if engine.per_row_grammars else "none"
+            seeded = seeding.seeded_columns(spec, mode)
+            warm_up = Sampling(temperature, 0, max_new)
+            engine.generate(prompt, [grammars.unconstrained().lark], warm_up)  # also fills the grammar cache
+            for batch in batch_sizes:
+                want = min(rows, 8) if batch == 1 else max(rows, batch)
+                accepted = generated = tokens = 0
+                first_row_s = None
+                index = 0
+                stats_before = (plain.stats.tokens, plain.stats.steps)
+                t0 = time.perf_counter()
+                while accepted < want and generated < 20 * want:
+                    fixed = seeding.draw(spec, mode, seeded, batch, 0, index)
+                    wanted = [grammars.for_row(values)[0].lark for values in fixed]
+                    results = engine.generate(prompt, wanted,
+                                              Sampling(temperature, pipeline.batch_seed(0, index), max_new))
+                    good = [r.text for r in results if r.text is not None]
+                    tokens += sum(r.tokens for r in results)
+                    checked, _ = checker.check(good, 1)
+                    accepted += sum(r is not None for r in checked)
+                    generated += len(results)
+                    index += 1
+                    if first_row_s is None and accepted:
+                        first_row_s = time.perf_counter() - t0
+                elapsed = time.perf_counter() - t0
+                if own_loop:
+                    tokens = plain.stats.tokens - stats_before[0]  # plain is the engine's decoder
+                    steps = plain.stats.steps - stats_before[1]
+                else:
+                    steps = max(1, tokens // max(1, generated))
+                constrained_tps = tokens / elapsed
+                # Unconstrained: the same loop with no grammar, as many steps per batch as above.
+                plain_ids = plain.encode_prompt(prompt)
+                per_batch = max(1, round(steps / max(1, index))) if own_loop else steps
+                before = plain.stats.tokens
+                u0 = time.perf_counter()
+                for i in range(index):
+                    plain.decode(plain_ids, None, batch=batch, temperature=temperature, seed=i,
+                                 max_new_tokens=per_batch)
+                u_elapsed = time.perf_counter() - u0
+                free_tps = (plain.stats.tokens - before) / u_elapsed
+                lines.append(
+                    f"| {name} | {engine_name} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
+                    f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
+                    f"{constrained_tps:.0f} | {free_tps:.0f} | "
+                    f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
+                    f"{_peak_rss_mb():.0f} |")
+                print(lines[-1], flush=True)
     return lines
 
 
@@ -126,7 +131,7 @@ def fidelity(paths: list[Path]) -> None:
 
     from synspec import data
     from synspec.cli.common import load_spec
-    from synspec.generate import pipeline
+    from synspec.generate.examples import read_examples
 
     data_dir = Path(os.environ.get("SYNSPEC_DATA", ROOT.parent / "shared" / "data"))
     print("| output | spec | style | seeding | rows | distinct rows | copies of prompt examples | "
@@ -143,10 +148,7 @@ def fidelity(paths: list[Path]) -> None:
         distinct = len(synth.drop_duplicates()) / len(synth)
         copies = "-"
         if manifest.get("examples"):
-            config = pipeline.RunConfig(spec=spec, spec_path=Path(manifest["spec"]["path"]), n=1, out=path,
-                                        style=manifest["style"], examples=Path(manifest["examples"]["path"]),
-                                        seed=manifest["seed"])
-            shown = pipeline.load_examples(config)[cols]
+            shown = read_examples(Path(manifest["examples"]["path"]), spec, manifest["seed"]).rows[cols]
             copies = str(len(synth.merge(shown.drop_duplicates(), how="inner")))
         exact = len(synth.merge(real.drop_duplicates(), how="inner"))
         ts, rt = data.to_typed(synth_raw, spec).frame, data.to_typed(real_raw, spec).frame
@@ -175,7 +177,8 @@ def main() -> None:
     parser.add_argument("--specs", nargs="+", default=["diabetes", "stroke", "cirrhosis"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--rows", type=int, default=32, help="checked rows per configuration")
-    parser.add_argument("--engines", nargs="+", default=["llguidance"], choices=["llguidance", "outlines"])
+    parser.add_argument("--engines", nargs="+", default=["local"],
+                        help="engine names or aliases (synspec.generate.engines.REGISTRY)")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synspec import ir
-from synspec.cli.common import UserError
-from synspec.generate import decode, manifest, model, pipeline, seeding
+from synspec.errors import UserError
+from synspec.generate import checking, manifest, model, pipeline, seeding
+from synspec.generate.engines import decode
 from synspec.generate.sink import Sink, output_format
 from synspec.passes import check_file, check_text
 from synspec.targets.grammar import Within
@@ -188,12 +188,12 @@ def test_sampling_reports_the_log_mass_the_grammar_allowed() -> None:
 # ---- cells ------------------------------------------------------------------------------
 def test_canonical_cell_pads_decimals_and_writes_missing(diabetes: ir.Spec) -> None:
     bmi = diabetes.column("bmi")
-    assert pipeline.canonical_cell(bmi, "27") == "27.00"
-    assert pipeline.canonical_cell(bmi, "27.5") == "27.50"
-    assert pipeline.canonical_cell(diabetes.column("HbA1c_level"), "6") == "6.0"
-    assert pipeline.canonical_cell(diabetes.column("gender"), "Male") == "Male"
+    assert checking.canonical_cell(bmi, "27") == "27.00"
+    assert checking.canonical_cell(bmi, "27.5") == "27.50"
+    assert checking.canonical_cell(diabetes.column("HbA1c_level"), "6") == "6.0"
+    assert checking.canonical_cell(diabetes.column("gender"), "Male") == "Male"
     spec = check_text(RULE_SPEC).spec
-    assert pipeline.canonical_cell(spec.column("b"), None) == "NA"
+    assert checking.canonical_cell(spec.column("b"), None) == "NA"
 
 
 # ---- model location ---------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_sink_commits_truncates_torn_batch_and_publishes(tmp_path: Path) -> None
     sink.open_new()
     sink.append([["1", "a, b"], ["2", 'say "hi"']])
     committed = (sink.rows, sink.bytes)
-    manifest.save(sink.manifest_path, {"status": "running"})
+    manifest.write_atomic(sink.manifest_path, json.dumps({"status": "running"}))
     with sink.partial.open("ab") as handle:  # a batch torn by kill -9
         handle.write(b"3,half")
     again = Sink(out, ["id", "v"])
@@ -265,7 +265,7 @@ def test_sink_refuses_to_clobber(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no interrupted run"):
         sink.check_start(resume=True, force=False)
     sink.partial.write_text("a\n")
-    manifest.save(sink.manifest_path, {"status": "running"})
+    manifest.write_atomic(sink.manifest_path, json.dumps({"status": "running"}))
     with pytest.raises(UserError, match="interrupted run"):
         sink.check_start(resume=False, force=False)
 
@@ -282,20 +282,6 @@ def test_parquet_holds_the_csv_text(tmp_path: Path) -> None:
     assert frame.to_dict("list") == {"a": ["1.50", "2.00"], "b": ["", "NA"]}
 
 
-def test_manifest_write_is_atomic_and_mismatches_are_named(tmp_path: Path) -> None:
-    path = tmp_path / "m.json"
-    manifest.save(path, {"fingerprint": {"seed": 1, "style": "clin_rule"}})
-    assert json.loads(path.read_text())["fingerprint"]["seed"] == 1
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-    saved = manifest.load(path)
-    now = {"fingerprint": {"seed": 2, "style": "clin_rule"}}
-    problems = manifest.mismatches(saved, now)
-    assert any(p.startswith("seed:") for p in problems)
-    assert not any(p.startswith("style:") for p in problems)
-    path.write_text("{torn")
-    assert manifest.load(path) is None
-
-
 @pytest.mark.parametrize("field, value, message", [
     ("n", 0, "-n must be at least 1"),
     ("batch_size", 0, "--batch-size"),
@@ -304,6 +290,7 @@ def test_manifest_write_is_atomic_and_mismatches_are_named(tmp_path: Path) -> No
     ("seed", -3, "--seed"),
     ("style", "poetry", "unknown style"),
     ("engine", "vllm", "unknown engine"),
+    ("seeding", "copula", "unknown seeding mode"),
     ("style", "seed_ex", "needs example rows"),
 ])
 def test_config_errors(diabetes: ir.Spec, tmp_path: Path, field: str, value, message: str) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from synspec import ir
 from synspec.errors import UserError
+from synspec.files import require_file  # re-exported: commands import it from here
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -29,16 +30,6 @@ def print_user_error(err: UserError) -> None:
         err_console.print(f"  --> {err.where}", markup=False)
     if err.hint:
         err_console.print(f"  = help: {err.hint}", markup=False)
-
-
-def require_file(path: Path, what: str, hint: str | None = None) -> Path:
-    """The path if it is a readable file; a UserError naming it otherwise."""
-    if not path.exists():
-        raise UserError(f"{what} not found: {path}", where=str(path),
-                        hint=hint or "check the path (relative paths start in the current directory)")
-    if not path.is_file():
-        raise UserError(f"{what} is not a file: {path}", where=str(path), hint=hint)
-    return path
 
 
 def print_diagnostics(diagnostics, *, stream=None) -> None:

@@ -1,7 +1,9 @@
-"""Generation for `synspec run`: model loading, seeding, constrained batched decoding, resume.
+"""Generation for `synspec run`: seeding, per-row grammars, engines, checking, resume.
 
-Modules: `model` (finding and loading weights), `seeding` (stratified pre-draws),
-`decode` (synspec's llguidance decoding loop), `outlines_backend` (the Outlines path),
-`pipeline` (one run: batches, checking, retry budget), `sink` (durable output, resume),
-`manifest` (OUT.manifest.json). How and why: docs/generation.md.
+Modules: `pipeline` (one run, step by step: batches, checking, retry budget), `seeding`
+(the `--seeding` modes and stratified pre-draws), `grammars` (row grammars per drawn
+values, relaxed when they contradict the rules), `examples` (the seed_ex prompt's rows),
+`checking` (generated lines -> checked cells), `engines/` (decoding engines by name:
+`local`, `outlines`), `model` (finding and loading weights), `sink` (durable output,
+resume), `manifest` (OUT.manifest.json, typed). How and why: docs/generation.md.
 """

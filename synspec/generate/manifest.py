@@ -1,8 +1,14 @@
 """The run manifest `OUT.manifest.json`: what produced a table, and how far a run got.
 
-Owns its fields, hashing of inputs, the atomic durable write, and deciding whether an
-interrupted run may be resumed with the arguments given now (the `fingerprint`
-fields must all match, otherwise the rows on disk came from a different run).
+Owns its schema (`RunManifest`, a pydantic model with `manifest_version`; the field table
+is in docs/generation.md), hashing of inputs, the atomic durable write, reading older
+versions, and deciding whether an interrupted run may be resumed with the arguments
+given now (the `fingerprint` fields must all match, otherwise the rows on disk came from
+a different run).
+
+Versions: 1 (plain dict, before 2026-12) had no `seeding`, named the local engine
+`llguidance` and did not record which example rows the prompt showed; `read` upgrades it.
+2 is written now.
 """
 
 from __future__ import annotations
@@ -13,13 +19,128 @@ import os
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-MANIFEST_VERSION = 1
-# Changing any of these changes which rows a batch produces, so a resume must match them all.
-FINGERPRINT = ("spec_hash", "n", "seed", "style", "examples_hash", "model_hash", "batch_size",
-               "temperature", "engine", "prompt_hash", "seeded_columns", "max_new_tokens")
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synspec.errors import UserError
+
+MANIFEST_VERSION = 2
 LIBRARIES = ("torch", "transformers", "llguidance", "outlines", "numpy", "pandas", "pyarrow")
+Status = Literal["running", "complete", "starved"]
+
+
+class _Record(BaseModel):
+    # Unknown keys are kept on read (a newer synspec may add fields within a version).
+    model_config = ConfigDict(extra="allow")
+
+
+class SpecRecord(_Record):
+    path: str  # as given on the command line
+    hash: str  # "sha256:..." of the spec file's bytes
+    name: str
+
+
+class ModelRecord(_Record):
+    name: str
+    path: str
+    weights_hash: str | None
+    device: str
+    dtype: str
+
+
+class ExamplesRecord(_Record):
+    """The seed_ex prompt's example rows: which file, and which of its rows."""
+
+    path: str  # as given with --examples
+    rows: int  # how many rows the prompt shows
+    sha256: str | None = None  # of the file's bytes (None in version 1 manifests)
+    # Position of each shown row among the file's data rows (0 = first row after the header),
+    # in file order: `examples.shown_rows(path, row_indices, spec)` reads them back.
+    row_indices: list[int] | None = None  # None in version 1 manifests
+
+
+class GrammarRecord(_Record):
+    enforced: dict[str, str]  # hard rule -> why the grammar enforces it
+    checked_after: dict[str, str]  # rule -> why only the checker can
+
+
+class Fingerprint(_Record):
+    """What decides which rows a batch produces: a resume must match every field."""
+
+    spec_hash: str
+    n: int
+    seed: int
+    style: str
+    examples_hash: str | None
+    model_hash: str | None
+    batch_size: int
+    temperature: float
+    engine: str
+    seeding: str | None = None  # None only in version 1 manifests (seeded_columns covers it there)
+    prompt_hash: str
+    seeded_columns: list[str]
+    max_new_tokens: int
+
+
+class ProgressRecord(_Record):
+    rows: int  # committed rows in OUT.partial.csv
+    bytes: int  # committed bytes of OUT.partial.csv; anything after them is a torn batch
+    next_batch: int  # the first batch a resume generates
+
+
+class Counts(_Record):
+    requested: int
+    generated: int  # rows made (decoded or drawn in full), accepted or not
+    accepted: int
+    rejected: int  # rows dropped; one row may fail several checks
+    rejected_per_rule: dict[str, int]  # check or reason -> rows it rejected
+    seeding_relaxed_rows: int = 0  # rows whose seeded values contradicted the rules and were released
+    drawn_rows: int = 0  # rows every generated column of which was drawn: written without the model
+
+
+class Timings(_Record):
+    model_load_s: float | None  # None: the run never needed the model
+    previous_runs_s: float  # total_s of the interrupted runs this one resumed
+    time_to_first_row_s: float | None = None
+    generation_s: float = 0.0
+    total_s: float = 0.0
+    rows_per_s: float | None = None
+
+
+class RunManifest(_Record):
+    """Everything `synspec run` records beside OUT (docs/generation.md has the table)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    manifest_version: int = MANIFEST_VERSION
+    status: Status
+    output: str
+    format: str  # "csv" | "parquet"
+    spec: SpecRecord
+    synspec_version: str
+    model: ModelRecord
+    style: str
+    examples: ExamplesRecord | None
+    prompt_hash: str
+    prompt_tokens: int | None  # None until the model is loaded, or when the engine cannot tell
+    seed: int
+    batch_size: int
+    temperature: float
+    engine: str
+    seeding: str  # none | levels | marginals | joint, as used (an engine without per-row grammars: none)
+    seeded_columns: list[str]
+    grammar: GrammarRecord
+    libraries: dict[str, str]
+    fingerprint: Fingerprint
+    progress: ProgressRecord
+    counts: Counts
+    yield_: float | None = Field(default=None, alias="yield")  # rows that passed every check / generated
+    timings: Timings
+    starving_rule: str | None = None  # the check that rejected the most rows, when status is starved
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -80,12 +201,13 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def save(path: Path, manifest: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+def save(path: Path, manifest: RunManifest) -> None:
+    write_atomic(path, manifest.to_json())
 
 
-def load(path: Path) -> dict[str, Any] | None:
-    """The manifest, or None if it is absent or unreadable (a torn write cannot happen)."""
+def load_json(path: Path) -> dict[str, Any] | None:
+    """The manifest as plain JSON, or None if it is absent or unreadable (a torn write cannot
+    happen). The sink decides from this whether an interrupted run is there; `parse` types it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -93,8 +215,57 @@ def load(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Fingerprint fields that differ between a saved run and the one asked for now."""
-    have, want = saved.get("fingerprint", {}), current["fingerprint"]
+def parse(data: dict[str, Any], where: Path) -> RunManifest:
+    """A manifest of any version this synspec reads, as the current schema; a UserError otherwise."""
+    version = data.get("manifest_version")
+    if version == 1:
+        data = _upgrade_v1(data)
+    elif version != MANIFEST_VERSION:
+        newer = isinstance(version, int) and version > MANIFEST_VERSION
+        raise UserError(f"the run manifest has version {version!r}; this synspec reads versions 1 to "
+                        f"{MANIFEST_VERSION}", where=str(where),
+                        hint="use the synspec that wrote it" if newer
+                        else "it is not a synspec run manifest; start over with --force")
+    try:
+        return RunManifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"the run manifest is damaged: {field}: {first['msg']}", where=str(where),
+                        hint="start over with --force") from None
+
+
+def read(path: Path) -> RunManifest | None:
+    """The manifest at `path` in the current schema, None when there is none (see `parse`)."""
+    data = load_json(path)
+    return None if data is None else parse(data, path)
+
+
+def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: engine names by the registry, `seeding` inferred, starving_rule present."""
+    from synspec.generate import engines
+
+    out = json.loads(json.dumps(data))  # a deep copy
+    out["manifest_version"] = MANIFEST_VERSION
+    for record in (out, out.get("fingerprint") or {}):
+        if isinstance(record.get("engine"), str):
+            try:
+                record["engine"] = engines.canonical(record["engine"])
+            except UserError:
+                pass  # left as written; the fingerprint then names the difference
+    # Version 1 seeded by declared marginals whenever it seeded at all.
+    out["seeding"] = "marginals" if out.get("seeded_columns") else "none"
+    return out
+
+
+def mismatches(saved: RunManifest, current: RunManifest) -> list[str]:
+    """Fingerprint fields that differ between a saved run and the one asked for now.
+
+    A field the saved run did not record (None from an older version) is not compared.
+    """
+    have = saved.fingerprint.model_dump()
+    want = current.fingerprint.model_dump()
+    optional = {"seeding"}
     return [f"{key}: run on disk has {have.get(key)!r}, now {want.get(key)!r}"
-            for key in FINGERPRINT if have.get(key) != want.get(key)]
+            for key in Fingerprint.model_fields
+            if have.get(key) != want.get(key) and not (key in optional and have.get(key) is None)]

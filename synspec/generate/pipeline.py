@@ -1,10 +1,12 @@
 """One `synspec run`: seeding -> per-row grammars -> batched decoding -> checking -> sink.
 
-Owns the batch loop, the retry budget, per-rule rejection counts, key numbering,
-canonical cell formatting and the manifest's content. Every row written has passed
-`synspec.targets.checker` for all hard rules and column constraints; rows that fail
-(rules the grammar cannot enforce, or a row that hit the token limit) are dropped and
-replaced by later batches until the budget runs out.
+Owns the order of a run's steps (`run` reads as that list), the batch loop, the retry
+budget, per-rule rejection counts, key numbering and the manifest's content. Every row
+written has passed `synspec.targets.checker` for all hard rules and column constraints;
+rows that fail (rules the grammar cannot enforce, or a row that hit the token limit) are
+dropped and replaced by later batches until the budget runs out. A row whose every
+generated column was drawn exactly needs no model: it is rendered, then checked like
+any other; a run made only of such rows never loads the model.
 
 Determinism: batch b draws its seeded values and its sampling noise from generators
 seeded by (seed, b) only, so the rows of batch b do not depend on earlier batches, and
@@ -20,23 +22,22 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from synspec import ir
-from synspec.cli.common import UserError
+from synspec.errors import UserError
+from synspec.generate import engines, seeding
 from synspec.generate import manifest as mf
-from synspec.generate import seeding
+from synspec.generate.checking import RowChecker
+from synspec.generate.engines import Engine, Sampling
+from synspec.generate.examples import Examples, read_examples
+from synspec.generate.grammars import RowGrammars
+from synspec.generate.seeding import Draw
 from synspec.generate.sink import Sink
+from synspec.targets.grammar import RowGrammar, Within
 
 STYLES = ("clin_rule", "statguide", "featdesc", "seed_ex")
-ENGINES = ("llguidance", "outlines")
-N_EXAMPLES = 5  # example rows shown by the seed_ex style
 INCOMPLETE = "incomplete row (token limit or grammar error)"
-UNPARSEABLE = "row does not parse"
 
 
 @dataclass
@@ -55,8 +56,8 @@ class RunConfig:
     temperature: float = 1.0
     resume: bool = False
     force: bool = False
-    engine: str = "llguidance"
-    seeding: bool = True
+    engine: str = "local"  # a name or alias in `synspec.generate.engines.REGISTRY`
+    seeding: str = seeding.DEFAULT_MODE  # one of seeding.MODES
     budget_factor: float = 3.0  # at most budget_factor * n + 2 * batch_size rows are generated
 
 
@@ -67,7 +68,7 @@ class RunResult:
     generated: int
     rejected: dict[str, int]
     starving_rule: str | None
-    manifest: dict[str, Any]
+    manifest: mf.RunManifest
     seconds: float
 
 
@@ -80,20 +81,15 @@ class Progress:
     phase: Callable[[str], None] = lambda text: None
 
 
-@dataclass
-class _Counts:
-    generated: int = 0
-    rejected_rows: int = 0  # rows dropped; one row may fail several rules
-    rejected: Counter = field(default_factory=Counter)
-
-
 def batch_seed(seed: int, batch_index: int) -> int:
     """A 63-bit torch seed for one batch, independent of every other batch."""
     digest = hashlib.sha256(f"synspec:{seed}:{batch_index}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+# ---- step 1: the arguments ------------------------------------------------------------------
 def validate_config(config: RunConfig) -> None:
+    """Every argument error, before any file is touched or any model found."""
     if config.n < 1:
         raise UserError(f"-n must be at least 1 (got {config.n})", where="-n", hint="e.g. -n 500")
     if config.batch_size < 1:
@@ -107,9 +103,10 @@ def validate_config(config: RunConfig) -> None:
     if config.style not in STYLES:
         raise UserError(f"unknown style {config.style!r}", where="--style",
                         hint="one of " + ", ".join(STYLES))
-    if config.engine not in ENGINES:
-        raise UserError(f"unknown engine {config.engine!r}", where="--engine",
-                        hint="one of " + ", ".join(ENGINES))
+    engines.entry(config.engine)
+    if config.seeding not in seeding.MODES:
+        raise UserError(f"unknown seeding mode {config.seeding!r}", where="--seeding",
+                        hint="one of " + ", ".join(seeding.MODES))
     if config.style == "seed_ex" and config.examples is None:
         raise UserError("style seed_ex needs example rows", where="--style seed_ex",
                         hint="pass --examples DATA.csv (a few rows are sampled into the prompt)")
@@ -117,304 +114,303 @@ def validate_config(config: RunConfig) -> None:
         raise UserError("the spec has no column to generate (all are keys)", where=config.spec.path)
 
 
-# ---- cells ----------------------------------------------------------------------------
-def canonical_cell(column: ir.Column, value: str | None) -> str:
-    """The file text synspec writes: decimals with exactly `places` places, the missing token."""
-    if value is None:
-        return column.missing_token if column.missing_token is not None else ""
-    if column.kind is ir.ColumnKind.DECIMAL and column.places is not None:
-        try:
-            return f"{Decimal(value):.{column.places}f}"
-        except InvalidOperation:
-            return value  # the checker rejects it
-    return value
+def normalised(config: RunConfig) -> RunConfig:
+    """A valid config with the engine's registered name and a batch no larger than the run
+    (a larger one would only make rows to throw away)."""
+    validate_config(config)
+    return replace(config, batch_size=min(config.batch_size, config.n),
+                   engine=engines.canonical(config.engine))
 
 
-def load_examples(config: RunConfig) -> Any:
-    """A few example rows (raw text) for the seed_ex prompt, sampled with the run's seed."""
-    if config.examples is None or config.style != "seed_ex":
-        return None
-    from synspec import data
-    from synspec.cli.common import require_file
-
-    require_file(config.examples, "examples file", "pass a CSV or Parquet file with the spec's columns")
-    raw = data.read_raw(config.examples, config.spec)
-    if raw.empty:
-        raise UserError(f"examples file has no rows: {config.examples}", where=str(config.examples))
-    rng = np.random.default_rng([config.seed & 0xFFFF_FFFF, 0xE7A])
-    pick = np.sort(rng.choice(len(raw), size=min(N_EXAMPLES, len(raw)), replace=False))
-    return raw.iloc[pick].reset_index(drop=True)
+# ---- step 2: the prompt ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    examples: Examples | None  # the seed_ex rows it shows
 
 
-class RowChecker:
-    """Parses generated lines and runs the spec's checker over a batch."""
-
-    def __init__(self, spec: ir.Spec) -> None:
-        from synspec.targets import checker, row_format
-
-        self.spec = spec
-        self.row_format = row_format
-        self.checker = checker.compile_checker(spec)
-
-    def check(self, lines: list[str], first_key: int) -> tuple[list[list[str] | None], Counter]:
-        """Rows in spec column order (None where rejected) and rejection counts by reason."""
-        import pandas as pd
-
-        from synspec import data
-
-        reasons: Counter = Counter()
-        cells: list[list[str] | None] = []
-        for i, line in enumerate(lines):
-            try:
-                values = self.row_format.parse_row(self.spec, line.rstrip("\n"))
-            except (ValueError, KeyError):
-                cells.append(None)
-                reasons[UNPARSEABLE] += 1
-                continue
-            row = []
-            for column in self.spec.columns:
-                if column.is_key:
-                    row.append(str(first_key + i))
-                else:
-                    row.append(canonical_cell(column, values.get(column.name)))
-            cells.append(row)
-        parsed = [i for i, row in enumerate(cells) if row is not None]
-        if not parsed:
-            return cells, reasons
-        raw = pd.DataFrame([cells[i] for i in parsed], columns=list(self.spec.column_names), dtype=object)
-        report = self.checker.run(data.to_typed(raw, self.spec))
-        # Every hard check counts, key columns included: a written row must pass
-        # `synspec validate` exactly (specs declare no range for keys, see docs/language.md).
-        row_ok = np.ones(len(raw), dtype=bool)
-        for outcome in report.outcomes:
-            if not outcome.hard:
-                continue
-            failed = np.asarray(outcome.failed, dtype=bool)
-            row_ok &= ~failed
-            reasons[outcome.name] += int(failed.sum())
-        for j, i in enumerate(parsed):
-            if not row_ok[j]:
-                cells[i] = None
-        return cells, reasons
-
-
-# ---- the run --------------------------------------------------------------------------
-class Generator:
-    """A loaded model plus everything derived from a spec, reusable across runs (tests, bench)."""
-
-    def __init__(self, spec: ir.Spec, *, model: str = "default", engine: str = "llguidance",
-                 loaded: Any = None, decoder: Any = None) -> None:
-        from synspec.generate.model import load_cached
-
-        self.spec = spec
-        self.engine = engine
-        self.loaded = loaded if loaded is not None else load_cached(model)
-        if engine == "outlines":
-            from synspec.generate.outlines_backend import OutlinesDecoder
-
-            self.decoder = OutlinesDecoder(self.loaded)
-        else:
-            from synspec.generate.decode import decoder_for
-
-            self.decoder = decoder if decoder is not None else decoder_for(self.loaded)
-        self._grammars: dict[tuple, tuple[Any, int]] = {}
-        self.relaxed_rows = 0
-
-    def grammar(self, fixed: dict[str, seeding.Draw]) -> Any:
-        """The row grammar forcing `fixed`, relaxed when the drawn values contradict the rules.
-
-        Seeded columns never share a hard rule directly, but they can conflict through an
-        unseeded one (stroke: ever_married=Yes needs age >= 18, work_type=children needs
-        age <= 16). Then the last-drawn seeded values are released, one at a time, until
-        a row is possible; `relaxed_rows` counts the rows this happened to.
-        """
-        return self._grammar(fixed)[0]
-
-    def _grammar(self, fixed: dict[str, seeding.Draw]) -> tuple[Any, int]:
-        from synspec.targets.grammar import row_grammar
-
-        key = tuple(fixed.items())
-        if key not in self._grammars:
-            names = list(fixed)
-            for dropped in range(len(names) + 1):
-                kept = {name: fixed[name] for name in names[: len(names) - dropped]}
-                try:
-                    self._grammars[key] = (row_grammar(self.spec, fixed=kept or None), dropped)
-                    break
-                except UserError:
-                    if not kept:
-                        raise  # the spec itself admits no row: a user error, exit 2
-        return self._grammars[key]
-
-    def max_new_tokens(self) -> int:
-        """Enough tokens for the longest row the grammar allows, with slack for odd tokenisation."""
-        width = 0
-        for column in self.spec.generated_columns:
-            if column.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN):
-                width += max((len(v) for v in column.levels), default=1)
-            else:
-                width += 12
-            width += max(len(column.missing_token or ""), 0) + 1
-        return width + 16
-
-    def generate_batch(self, prompt: str, prompt_ids: list[int], fixed: list[dict[str, seeding.Draw]],
-                       *, temperature: float, seed: int) -> list[str | None]:
-        """Texts of one batch (None where the row did not complete)."""
-        max_new = self.max_new_tokens()
-        if self.engine == "outlines":
-            grammar = self.grammar({}).lark
-            texts = self.decoder.decode(prompt, grammar, len(fixed), temperature=temperature, seed=seed,
-                                        max_new_tokens=max_new)
-            return list(texts)
-        built = [self._grammar(f) for f in fixed]
-        self.relaxed_rows += sum(1 for _, dropped in built if dropped)
-        grammars = [grammar.lark for grammar, _ in built]
-        results = self.decoder.decode(prompt_ids, grammars, temperature=temperature, seed=seed,
-                                      max_new_tokens=max_new)
-        return [r.text if r.complete else None for r in results]
-
-
-def run(config: RunConfig, progress: Progress | None = None, generator: Generator | None = None) -> RunResult:
-    """Generate `config.n` rows into `config.out`; see the module docstring."""
+def build_prompt(config: RunConfig) -> Prompt:
+    """The prompt of the run's style; seed_ex samples its rows with the run's seed."""
     from synspec.targets.prompt import render_prompt
 
-    started = time.perf_counter()
-    progress = progress or Progress(config.n)
-    validate_config(config)
-    # A batch larger than the run would only make rows to throw away.
-    config = replace(config, batch_size=min(config.batch_size, config.n))
+    examples = None
+    if config.examples is not None and config.style == "seed_ex":
+        examples = read_examples(config.examples, config.spec, config.seed)
+    text = render_prompt(config.spec, config.style, examples=None if examples is None else examples.rows)
+    return Prompt(text, examples)
+
+
+# ---- step 3: what the run decodes with ------------------------------------------------------
+@dataclass
+class Plan:
+    seeding: str  # the mode in effect: `none` on an engine without per-row grammars
+    seeded: tuple[str, ...]  # columns drawn before decoding
+    grammars: RowGrammars
+    enforced: RowGrammar  # the grammar with nothing fixed: what it enforces, what is checked after
+    max_new_tokens: int
+
+
+def max_new_tokens(spec: ir.Spec) -> int:
+    """Enough tokens for the longest row the grammar allows, with slack for odd tokenisation."""
+    width = 0
+    for column in spec.generated_columns:
+        if column.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN):
+            width += max((len(v) for v in column.levels), default=1)
+        else:
+            width += 12
+        width += max(len(column.missing_token or ""), 0) + 1
+    return width + 16
+
+
+def plan_run(config: RunConfig, engine: Engine) -> Plan:
+    """Seeding and grammars; a spec whose rules admit no row fails here (exit 2)."""
+    # An engine that applies one grammar to a whole batch cannot force per-row values.
+    mode = config.seeding if engine.per_row_grammars else "none"
+    grammars = RowGrammars(config.spec)
+    return Plan(seeding=mode, seeded=seeding.seeded_columns(config.spec, mode), grammars=grammars,
+                enforced=grammars.unconstrained(), max_new_tokens=max_new_tokens(config.spec))
+
+
+# ---- step 4: the manifest -------------------------------------------------------------------
+def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine,
+                   plan: Plan) -> mf.RunManifest:
+    """The manifest of a run that has not started (progress, counts and timings at zero)."""
     spec = config.spec
-    sink = Sink(config.out, list(spec.column_names))
-    saved = sink.check_start(resume=config.resume, force=config.force)
-    examples = load_examples(config)
-    prompt = render_prompt(spec, config.style, examples=examples)
-    progress.phase("loading model")
-    if generator is None:
-        generator = Generator(spec, model=config.model, engine=config.engine)
-    from synspec.generate.model import weights_hash
+    model = engine.model_info()
+    spec_record = mf.SpecRecord(path=str(config.spec_path), hash=mf.sha256_file(config.spec_path),
+                                name=spec.name)
+    examples_hash = None if config.examples is None else mf.sha256_file(config.examples)
+    examples = None
+    if prompt.examples is not None:
+        assert config.examples is not None
+        examples = mf.ExamplesRecord(path=str(config.examples), rows=len(prompt.examples.rows),
+                                     sha256=examples_hash, row_indices=list(prompt.examples.indices))
+    prompt_hash = mf.sha256_bytes(prompt.text.encode("utf-8"))
+    return mf.RunManifest(
+        status="running", output=str(config.out), format=sink.format, spec=spec_record,
+        synspec_version=mf.synspec_version(),
+        model=mf.ModelRecord(name=model.name, path=model.path, weights_hash=model.weights_hash,
+                             device=model.device, dtype=model.dtype),
+        style=config.style, examples=examples, prompt_hash=prompt_hash,
+        prompt_tokens=engine.prompt_tokens(prompt.text) if engine.loaded else None,
+        seed=config.seed, batch_size=config.batch_size, temperature=config.temperature,
+        engine=config.engine, seeding=plan.seeding, seeded_columns=list(plan.seeded),
+        grammar=mf.GrammarRecord(enforced=dict(plan.enforced.enforced),
+                                 checked_after=dict(plan.enforced.checked_after)),
+        libraries=mf.library_versions(),
+        fingerprint=mf.Fingerprint(
+            spec_hash=spec_record.hash, n=config.n, seed=config.seed, style=config.style,
+            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch_size,
+            temperature=config.temperature, engine=config.engine, seeding=plan.seeding,
+            prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens),
+        progress=mf.ProgressRecord(rows=0, bytes=0, next_batch=0),
+        counts=mf.Counts(requested=config.n, generated=0, accepted=0, rejected=0, rejected_per_rule={}),
+        timings=mf.Timings(model_load_s=None, previous_runs_s=0.0),
+    )
 
-    loaded = generator.loaded
-    model_hash = weights_hash(loaded.location)
-    load_s = loaded.load_seconds
-    seeded = seeding.seeded_columns(spec) if config.seeding and config.engine == "llguidance" else ()
-    prompt_ids = generator.decoder.encode_prompt(prompt) if config.engine == "llguidance" else []
-    row_checker = RowChecker(spec)
-    enforced = generator.grammar({})
-    manifest: dict[str, Any] = {
-        "manifest_version": mf.MANIFEST_VERSION,
-        "status": "running",
-        "output": str(config.out),
-        "format": sink.format,
-        "spec": {"path": str(config.spec_path), "hash": mf.sha256_file(config.spec_path), "name": spec.name},
-        "synspec_version": mf.synspec_version(),
-        "model": {"name": loaded.location.name, "path": str(loaded.location.weights_path),
-                  "weights_hash": model_hash, "device": loaded.device, "dtype": loaded.dtype},
-        "style": config.style,
-        "examples": None if examples is None else {"path": str(config.examples), "rows": len(examples)},
-        "prompt_hash": mf.sha256_bytes(prompt.encode("utf-8")),
-        "prompt_tokens": len(prompt_ids),
-        "seed": config.seed,
-        "batch_size": config.batch_size,
-        "temperature": config.temperature,
-        "engine": config.engine,
-        "seeded_columns": list(seeded),
-        "grammar": {"enforced": dict(enforced.enforced), "checked_after": dict(enforced.checked_after)},
-        "libraries": mf.library_versions(),
-    }
-    manifest["fingerprint"] = {
-        "spec_hash": manifest["spec"]["hash"], "n": config.n, "seed": config.seed, "style": config.style,
-        "examples_hash": None if config.examples is None else mf.sha256_file(config.examples),
-        "model_hash": model_hash, "batch_size": config.batch_size, "temperature": config.temperature,
-        "engine": config.engine, "prompt_hash": manifest["prompt_hash"], "seeded_columns": list(seeded),
-        "max_new_tokens": generator.max_new_tokens(),
-    }
-    counts = _Counts()
-    batch_index = 0
-    relaxed_before, relaxed_at_start = 0, generator.relaxed_rows
-    timings = {"model_load_s": round(load_s, 3), "previous_runs_s": 0.0}
-    if saved is not None:
-        problems = mf.mismatches(saved, manifest)
-        if problems:
-            raise UserError("cannot resume: the interrupted run used different settings:\n    "
-                            + "\n    ".join(problems), where=str(sink.manifest_path),
-                            hint="resume with the same arguments, or start over with --force")
-        state = saved["progress"]
-        sink.open_resume(state["rows"], state["bytes"])
-        batch_index = state["next_batch"]
-        counts.generated = saved["counts"]["generated"]
-        counts.rejected_rows = saved["counts"]["rejected"]
-        relaxed_before = saved["counts"].get("seeding_relaxed_rows", 0)
-        counts.rejected.update(saved["counts"]["rejected_per_rule"])
-        timings["previous_runs_s"] = saved["timings"].get("total_s", 0.0)
-    else:
-        sink.open_new()
-    budget = int(config.budget_factor * config.n) + 2 * config.batch_size
+
+# ---- step 5: a fresh start, or where an interrupted run stopped -----------------------------
+@dataclass
+class _State:
+    """What changes while the run goes; `commit` copies it into the manifest."""
+
+    started: float  # perf_counter at the start of `run`
+    batch_index: int = 0
+    generated: int = 0
+    rejected_rows: int = 0  # rows dropped; one row may fail several rules
+    rejected: Counter = field(default_factory=Counter)
+    relaxed_rows: int = 0
+    drawn_rows: int = 0
+    previous_runs_s: float = 0.0
+    model_load_s: float | None = None
+    load_in_loop_s: float = 0.0  # model loading inside the loop, kept out of generation_s
+    engine_ready: bool = False
     first_row_s: float | None = None
-    loop_start = time.perf_counter()
+    start_rows: int = 0
+    loop_start: float = 0.0
 
-    def commit(status: str) -> None:
-        manifest["status"] = status
-        manifest["progress"] = {"rows": sink.rows, "bytes": sink.bytes, "next_batch": batch_index}
-        manifest["counts"] = {
-            "requested": config.n, "generated": counts.generated, "accepted": sink.rows,
-            "rejected": counts.rejected_rows,
-            "rejected_per_rule": dict(sorted(counts.rejected.items())),
-            "seeding_relaxed_rows": relaxed_before + generator.relaxed_rows - relaxed_at_start,
-        }
-        # Yield: rows that passed every check over rows generated. Rows of the last batch
-        # beyond N passed but were not needed; they are not failures.
-        passed = counts.generated - counts.rejected_rows
-        manifest["yield"] = round(passed / counts.generated, 4) if counts.generated else None
-        elapsed = time.perf_counter() - started
-        generating = time.perf_counter() - loop_start
-        manifest["timings"] = {
-            **timings, "time_to_first_row_s": None if first_row_s is None else round(first_row_s, 3),
-            "generation_s": round(generating, 3), "total_s": round(timings["previous_runs_s"] + elapsed, 3),
-            "rows_per_s": round((sink.rows - start_rows) / generating, 3) if generating > 0 else None,
-        }
-        mf.save(sink.manifest_path, manifest)
 
-    start_rows = sink.rows
-    commit("running")
+def start_or_resume(sink: Sink, saved: dict | None, manifest: mf.RunManifest, state: _State) -> None:
+    """Open the partial output: new, or truncated to the last committed batch of the saved run,
+    whose counters carry on (a resume must match the saved run's fingerprint)."""
+    if saved is None:
+        sink.open_new()
+        return
+    previous = mf.parse(saved, sink.manifest_path)
+    problems = mf.mismatches(previous, manifest)
+    if problems:
+        raise UserError("cannot resume: the interrupted run used different settings:\n    "
+                        + "\n    ".join(problems), where=str(sink.manifest_path),
+                        hint="resume with the same arguments, or start over with --force")
+    sink.open_resume(previous.progress.rows, previous.progress.bytes)
+    state.batch_index = previous.progress.next_batch
+    state.generated = previous.counts.generated
+    state.rejected_rows = previous.counts.rejected
+    state.relaxed_rows = previous.counts.seeding_relaxed_rows
+    state.drawn_rows = previous.counts.drawn_rows
+    state.rejected.update(previous.counts.rejected_per_rule)
+    state.previous_runs_s = previous.timings.total_s
+
+
+def commit(manifest: mf.RunManifest, sink: Sink, state: _State, status: mf.Status) -> None:
+    """Record the committed rows and the counters in the manifest, atomically."""
+    manifest.status = status
+    manifest.progress = mf.ProgressRecord(rows=sink.rows, bytes=sink.bytes, next_batch=state.batch_index)
+    manifest.counts = mf.Counts(
+        requested=manifest.fingerprint.n, generated=state.generated, accepted=sink.rows,
+        rejected=state.rejected_rows, rejected_per_rule=dict(sorted(state.rejected.items())),
+        seeding_relaxed_rows=state.relaxed_rows, drawn_rows=state.drawn_rows)
+    # Yield: rows that passed every check over rows generated. Rows of the last batch
+    # beyond N passed but were not needed; they are not failures.
+    passed = state.generated - state.rejected_rows
+    manifest.yield_ = round(passed / state.generated, 4) if state.generated else None
+    now = time.perf_counter()
+    generating = now - state.loop_start - state.load_in_loop_s
+    manifest.timings = mf.Timings(
+        model_load_s=None if state.model_load_s is None else round(state.model_load_s, 3),
+        previous_runs_s=state.previous_runs_s,
+        time_to_first_row_s=None if state.first_row_s is None else round(state.first_row_s, 3),
+        generation_s=round(generating, 3), total_s=round(state.previous_runs_s + now - state.started, 3),
+        rows_per_s=round((sink.rows - state.start_rows) / generating, 3) if generating > 0 else None)
+    mf.save(sink.manifest_path, manifest)
+
+
+# ---- step 6: the batch loop -----------------------------------------------------------------
+def drawn_line(spec: ir.Spec, fixed: dict[str, Draw]) -> str | None:
+    """The row line when every generated column is drawn as an exact text; None otherwise
+    (something is left to the model, or the drawn values do not form a row)."""
+    from synspec.targets import row_format
+
+    if any(isinstance(v, Within) for v in fixed.values()):
+        return None
+    if any(column.name not in fixed for column in spec.generated_columns):
+        return None
+    try:
+        return row_format.render_row(spec, {name: str(value) for name, value in fixed.items()})
+    except ValueError:
+        return None  # the grammar path decides: it releases values the rules cannot take
+
+
+@dataclass
+class _Batch:
+    texts: list[str | None]  # None where a decoded row did not complete
+    relaxed: int  # rows whose seeded values were released
+    drawn: int  # rows rendered from their draws, without the model
+
+
+def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, state: _State,
+                  progress: Progress) -> None:
+    """Load the model the first time a row needs it, and record what that took."""
+    if state.engine_ready:
+        return
+    if not engine.loaded:
+        progress.phase("loading model")
+        began = time.perf_counter()
+        state.model_load_s = engine.load()
+        state.load_in_loop_s += time.perf_counter() - began
+        progress.phase("generating")
+    elif state.model_load_s is None:
+        state.model_load_s = engine.load()  # already loaded: 0.0
+    manifest.prompt_tokens = engine.prompt_tokens(prompt.text)
+    state.engine_ready = True
+
+
+def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, manifest: mf.RunManifest,
+               state: _State, progress: Progress) -> _Batch:
+    """The texts of batch `state.batch_index`: drawn rows rendered, the rest decoded together."""
+    fixed = seeding.draw(config.spec, plan.seeding, plan.seeded, config.batch_size, config.seed,
+                         state.batch_index)
+    texts: list[str | None] = [drawn_line(config.spec, values) for values in fixed]
+    to_decode = [i for i, text in enumerate(texts) if text is None]
+    relaxed = 0
+    if to_decode:
+        built = [plan.grammars.for_row(fixed[i]) for i in to_decode]
+        relaxed = sum(1 for _, dropped in built if dropped)
+        ensure_engine(engine, prompt, manifest, state, progress)
+        sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
+                            max_new_tokens=plan.max_new_tokens)
+        results = engine.generate(prompt.text, [grammar.lark for grammar, _ in built], sampling)
+        for i, result in zip(to_decode, results, strict=True):
+            texts[i] = result.text
+    return _Batch(texts, relaxed, len(fixed) - len(to_decode))
+
+
+def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, state: _State) -> None:
+    """Check a batch, append the rows still needed (keys numbered on), count the rest."""
+    lines = [t for t in batch.texts if t is not None]
+    if len(lines) < len(batch.texts):
+        state.rejected[INCOMPLETE] += len(batch.texts) - len(lines)
+    rows, reasons = checker.check(lines, sink.rows + 1)
+    state.rejected.update(reasons)
+    accepted = [r for r in rows if r is not None]
+    state.generated += len(batch.texts)
+    state.rejected_rows += len(batch.texts) - len(accepted)
+    state.relaxed_rows += batch.relaxed
+    state.drawn_rows += batch.drawn
+    keep = accepted[: config.n - sink.rows]
+    # Key columns were numbered by position among parsed rows; renumber the kept ones.
+    key_positions = [i for i, c in enumerate(config.spec.columns) if c.is_key]
+    for offset, row in enumerate(keep):
+        for k in key_positions:
+            row[k] = str(sink.rows + 1 + offset)
+    sink.append(keep)
+    if keep and state.first_row_s is None:
+        state.first_row_s = time.perf_counter() - state.started
+
+
+def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, sink: Sink,
+               manifest: mf.RunManifest, state: _State, progress: Progress) -> mf.Status:
+    """Batches until N rows are committed ("complete") or the budget is spent ("starved")."""
+    budget = int(config.budget_factor * config.n) + 2 * config.batch_size
+    checker = RowChecker(config.spec)
+    state.loop_start = time.perf_counter()
+    state.start_rows = sink.rows
+    commit(manifest, sink, state, "running")
     progress.phase("generating")
-    progress.update(sink.rows, counts.generated)
-    status = "complete"
+    progress.update(sink.rows, state.generated)
     while sink.rows < config.n:
-        if counts.generated >= budget:
-            status = "starved"
-            break
-        fixed = (seeding.draw_batch(spec, seeded, config.batch_size, config.seed, batch_index)
-                 if seeded else [{} for _ in range(config.batch_size)])
-        texts = generator.generate_batch(prompt, prompt_ids, fixed, temperature=config.temperature,
-                                         seed=batch_seed(config.seed, batch_index))
-        lines = [t for t in texts if t is not None]
-        if len(lines) < len(texts):
-            counts.rejected[INCOMPLETE] += len(texts) - len(lines)
-        rows, reasons = row_checker.check(lines, sink.rows + 1)
-        counts.rejected.update(reasons)
-        accepted = [r for r in rows if r is not None]
-        counts.generated += len(texts)
-        counts.rejected_rows += len(texts) - len(accepted)
-        need = config.n - sink.rows
-        # Key columns were numbered by position among parsed rows; renumber the kept ones.
-        keep = accepted[:need]
-        key_positions = [i for i, c in enumerate(spec.columns) if c.is_key]
-        for offset, row in enumerate(keep):
-            for k in key_positions:
-                row[k] = str(sink.rows + 1 + offset)
-        sink.append(keep)
-        batch_index += 1
-        if keep and first_row_s is None:
-            first_row_s = time.perf_counter() - started
-        commit("running")
-        progress.update(sink.rows, counts.generated)
-    commit(status)
+        if state.generated >= budget:
+            return "starved"
+        batch = make_batch(config, plan, engine, prompt, manifest, state, progress)
+        accept(config, sink, checker, batch, state)
+        state.batch_index += 1
+        commit(manifest, sink, state, "running")
+        progress.update(sink.rows, state.generated)
+    return "complete"
+
+
+# ---- step 7: publishing -----------------------------------------------------------------------
+def finish(sink: Sink, manifest: mf.RunManifest, state: _State, status: mf.Status) -> RunResult:
+    """Publish OUT; a starved run names the check that rejected the most rows."""
+    commit(manifest, sink, state, status)
     sink.publish()
     starving = None
     if status == "starved":
-        if counts.rejected:
-            starving = max(counts.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        manifest["starving_rule"] = starving
+        if state.rejected:
+            starving = max(state.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        manifest.starving_rule = starving
         mf.save(sink.manifest_path, manifest)
-    return RunResult(status, sink.rows, counts.generated, dict(counts.rejected), starving, manifest,
-                     time.perf_counter() - started)
+    return RunResult(status, sink.rows, state.generated, dict(state.rejected), starving, manifest,
+                     time.perf_counter() - state.started)
+
+
+# ---- the run ----------------------------------------------------------------------------------
+def run(config: RunConfig, progress: Progress | None = None, engine: Engine | None = None) -> RunResult:
+    """Generate `config.n` rows into `config.out`; see the module docstring.
+
+    `engine` reuses an engine (and its loaded model) across runs, e.g. in tests; by default
+    one is created from `config.engine` and `config.model`.
+    """
+    state = _State(started=time.perf_counter())
+    progress = progress or Progress(config.n)
+    config = normalised(config)
+    sink = Sink(config.out, list(config.spec.column_names))
+    saved = sink.check_start(resume=config.resume, force=config.force)
+    prompt = build_prompt(config)
+    if engine is None:
+        engine = engines.create(config.engine, model=config.model)
+    plan = plan_run(config, engine)
+    manifest = build_manifest(config, sink, prompt, engine, plan)
+    start_or_resume(sink, saved, manifest, state)
+    status = batch_loop(config, plan, engine, prompt, sink, manifest, state, progress)
+    return finish(sink, manifest, state, status)

@@ -1,7 +1,12 @@
 """Stratified seeding: pre-drawn values for the columns whose distribution the spec declares.
 
-Owns choosing which columns to seed and drawing their values for one batch. A seeded
-value is forced through that row's grammar (`row_grammar(spec, fixed=...)`), so the
+Owns the seeding modes (`synspec run --seeding`), choosing which columns to seed and
+drawing their values for one batch:
+- `none`: nothing drawn, the prompt alone steers the model (the SynLLM setting);
+- `levels`: categorical and boolean columns with declared frequencies draw a level;
+- `marginals`: levels, and numeric columns with declared quantiles draw a quantile bin;
+- `joint`: the joint draw (`draw_joint`; for now the same as `marginals`).
+A seeded value is forced through that row's grammar (`row_grammar(spec, fixed=...)`), so the
 marginals of those columns match the spec by construction and the model fills in
 the rest conditioned on them; it is also what makes the rows of a batch differ.
 Categorical and boolean columns draw a level from their declared frequencies; numeric
@@ -26,6 +31,8 @@ from synspec import ir
 from synspec.targets.grammar import Within, decimal_places, scaled_bounds
 
 Draw = str | Within  # a file text, or a numeric column's interval
+MODES = ("none", "levels", "marginals", "joint")
+DEFAULT_MODE = "marginals"
 
 
 def _has_bins(column: ir.Column) -> bool:
@@ -33,18 +40,25 @@ def _has_bins(column: ir.Column) -> bool:
         and column.high is not None
 
 
-def seeded_columns(spec: ir.Spec) -> tuple[str, ...]:
-    """The columns to pre-draw: the target first, then declared-frequency columns in file
-    order, then numeric columns with declared quantiles in file order.
+def seeded_columns(spec: ir.Spec, mode: str = DEFAULT_MODE) -> tuple[str, ...]:
+    """The columns to pre-draw in `mode`: the target first, then declared-frequency columns
+    in file order, then (`marginals`, `joint`) numeric columns with declared quantiles in
+    file order.
 
     A column is skipped when a hard rule mentions it together with a column already
     chosen: independent draws of both could contradict the rule (e.g. cirrhosis'
     "Drug is missing exactly when Ascites is missing"), and then no completion of the
     row is valid. One seeded column per rule leaves the model room to satisfy it.
     """
+    if mode not in MODES:
+        raise ValueError(f"unknown seeding mode {mode!r}")
+    if mode == "none":
+        return ()
+    if mode == "joint":
+        return joint_columns(spec)
     candidates = [c for c in spec.generated_columns
                   if (c.kind in (ir.ColumnKind.CATEGORICAL, ir.ColumnKind.BOOLEAN) and c.frequencies)
-                  or _has_bins(c)]
+                  or (mode == "marginals" and _has_bins(c))]
     # Levels before bins: a categorical draw (ever_married) carries more than a quantile bin
     # of a column it shares a rule with (age), and the partner rule below keeps only one.
     candidates.sort(key=lambda c: (not c.is_target, c.is_numeric, c.position))
@@ -96,7 +110,8 @@ def distribution(column: ir.Column) -> tuple[list[Draw], np.ndarray]:
     (1 - missing rate), plus the missing token at the missing rate."""
     texts: list[Draw]
     if column.is_numeric:
-        texts, shares = quantile_bins(column)
+        bins, shares = quantile_bins(column)
+        texts = list(bins)
     else:
         texts = [level for level, _ in column.frequencies]
         shares = np.array([share for _, share in column.frequencies], dtype=float)
@@ -119,3 +134,26 @@ def draw_batch(spec: ir.Spec, columns: tuple[str, ...], size: int, seed: int,
         for row, pick in zip(rows, rng.permutation(picks), strict=True):
             row[name] = texts[int(pick)]
     return rows
+
+
+def draw(spec: ir.Spec, mode: str, columns: tuple[str, ...], size: int, seed: int,
+         batch_index: int) -> list[dict[str, Draw]]:
+    """The fixed values of batch `batch_index` in `mode` (`columns` from `seeded_columns`)."""
+    if mode == "joint":
+        return draw_joint(spec, size, seed, batch_index)
+    if not columns:
+        return [{} for _ in range(size)]
+    return draw_batch(spec, columns, size, seed, batch_index)
+
+
+# ---- joint seeding: placeholders for synspec/generate/joint.py -----------------------------
+# LEAD: replace these two with the joint draw (synspec/generate/joint.py). Until then `joint`
+# draws exactly what `marginals` draws, so it can be selected, recorded and resumed already.
+def joint_columns(spec: ir.Spec) -> tuple[str, ...]:
+    """The columns the joint draw fixes (for now: those of `marginals`)."""
+    return seeded_columns(spec, "marginals")
+
+
+def draw_joint(spec: ir.Spec, size: int, seed: int, batch_index: int) -> list[dict[str, Draw]]:
+    """`size` rows drawn together from the spec's aggregates (for now: the marginal draws)."""
+    return draw_batch(spec, joint_columns(spec), size, seed, batch_index)

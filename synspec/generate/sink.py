@@ -19,7 +19,7 @@ import io
 import os
 from pathlib import Path
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.generate import manifest as mf
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -47,11 +47,11 @@ class Sink:
 
     # ---- before the run -------------------------------------------------------------
     def check_start(self, *, resume: bool, force: bool) -> dict | None:
-        """Refuse to clobber; returns the saved manifest when resuming."""
+        """Refuse to clobber; returns the saved manifest (plain JSON, see `manifest.parse`) when resuming."""
         if not self.out.parent.is_dir():
             raise UserError(f"output directory does not exist: {self.out.parent}", where="-o/--output",
                             hint="create the directory first")
-        saved = mf.load(self.manifest_path)
+        saved = mf.load_json(self.manifest_path)
         # Any manifest beside a partial file is an interrupted run, even one marked complete:
         # a kill between the final manifest write and the publish leaves exactly that.
         interrupted = self.partial.exists() and saved is not None

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, UserError, console, err_console, load_spec
+from synspec.generate import engines
+from synspec.generate import seeding as _seeding
+
+if TYPE_CHECKING:
+    from synspec.generate.pipeline import RunConfig, RunResult
+
+_ENGINE_HELP = "Decoding engine: " + "; ".join(
+    f"{e.name} ({e.summary}{', alias ' + ', '.join(e.aliases) if e.aliases else ''})"
+    for e in engines.REGISTRY) + "."
+_SEEDING_HELP = ("What is drawn before decoding: none (the prompt alone), levels (categorical and boolean "
+                 "columns), marginals (levels and numeric quantile bins) or joint (drawn together).")
 
 
 def run(
@@ -25,10 +38,8 @@ def run(
     temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature; 0 is greedy."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of OUT."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT (or an interrupted run of it)."),
-    engine: str = typer.Option("llguidance", "--engine",
-                               help="llguidance (synspec's batched loop) or outlines (outlines.Generator)."),
-    no_seeding: bool = typer.Option(False, "--no-seeding",
-                                    help="Do not pre-draw declared-frequency columns (for comparisons)."),
+    engine: str = typer.Option("local", "--engine", help=_ENGINE_HELP),
+    seeding: str = typer.Option(_seeding.DEFAULT_MODE, "--seeding", help=_SEEDING_HELP),
 ) -> None:
     """Generate N rows that pass every hard rule, constrained by the spec's row grammar.
 
@@ -49,20 +60,20 @@ def run(
     config = pipeline.RunConfig(
         spec=spec, spec_path=spec_path, n=n, out=out, style=style, examples=examples, seed=seed,
         model=model, batch_size=batch_size, temperature=temperature, resume=resume, force=force,
-        engine=engine, seeding=not no_seeding)
+        engine=engine, seeding=seeding)
     pipeline.validate_config(config)
     output_format(out)  # an unknown extension fails before the model loads
     result = _run_with_progress(config)
-    counts = result.manifest["counts"]
-    yield_ = result.manifest.get("yield")
-    summary = (f"{out}: {result.rows} of {n} rows ({counts['generated']} generated, "
+    counts = result.manifest.counts
+    yield_ = result.manifest.yield_
+    summary = (f"{out}: {result.rows} of {n} rows ({counts.generated} generated, "
                f"yield {yield_ if yield_ is not None else 0:.1%}, {result.seconds:.1f} s)")
     console.print(summary, markup=False)
     for reason, count in sorted(result.rejected.items(), key=lambda kv: -kv[1]):
         if count:
             console.print(f"  rejected {count}: {reason}", markup=False)
     if result.status == "starved":
-        err_console.print(f"error: the retry budget ran out after {counts['generated']} generated rows; "
+        err_console.print(f"error: the retry budget ran out after {counts.generated} generated rows; "
                           f"rule `{result.starving_rule}` rejected the most", style="bold red", markup=False)
         err_console.print("  = help: check the rule against the prompt statistics, or let the grammar "
                           "enforce it (synspec compile shows which rules are checked after generation)",
@@ -71,7 +82,7 @@ def run(
     raise typer.Exit(EXIT_OK)
 
 
-def _run_with_progress(config):
+def _run_with_progress(config: RunConfig) -> RunResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from synspec.generate import pipeline
@@ -79,17 +90,18 @@ def _run_with_progress(config):
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]} rows/s"), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("loading model", total=config.n, rate="-")
-        import time
-
-        clock = {"start": time.perf_counter(), "first": None}
+        task = bar.add_task("starting", total=config.n, rate="-")
+        # The rate counts from the first update on, so model loading does not dilute it.
+        start = time.perf_counter()
+        first: int | None = None
 
         def update(accepted: int, generated: int) -> None:
-            if clock["first"] is None:
-                clock["first"] = accepted
-                clock["start"] = time.perf_counter()
-            elapsed = time.perf_counter() - clock["start"]
-            rate = (accepted - clock["first"]) / elapsed if elapsed > 0 else 0.0
+            nonlocal start, first
+            if first is None:
+                first = accepted
+                start = time.perf_counter()
+            elapsed = time.perf_counter() - start
+            rate = (accepted - first) / elapsed if elapsed > 0 else 0.0
             bar.update(task, completed=accepted, rate=f"{rate:.1f}")
 
         def phase(text: str) -> None:

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from synspec.generate.engines.shared_prefix import ATTENTION_NAME, SharedPrefixCache, register
 from synspec.generate.model import LoadedModel
-from synspec.generate.shared_prefix import ATTENTION_NAME, SharedPrefixCache, register
 
 
 @dataclass
