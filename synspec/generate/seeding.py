@@ -5,7 +5,11 @@ drawing their values for one batch:
 - `none`: nothing drawn, the prompt alone steers the model (the SynLLM setting);
 - `levels`: categorical and boolean columns with declared frequencies draw a level;
 - `marginals`: levels, and numeric columns with declared quantiles draw a quantile bin;
-- `joint`: the joint draw (`draw_joint`; for now the same as `marginals`).
+- `joint` (the default): every column whose distribution the spec declares is drawn whole,
+  together with the others (`synspec.generate.joint`: a Gaussian copula over the declared
+  correlations, statistics given other columns' levels, values between declared quantiles,
+  drawn inside what the hard rules allow); the model writes only what the spec leaves
+  undeclared, and a row drawn in full needs no model at all.
 A seeded value is forced through that row's grammar (`row_grammar(spec, fixed=...)`), so the
 marginals of those columns match the spec by construction and the model fills in
 the rest conditioned on them; it is also what makes the rows of a batch differ.
@@ -22,17 +26,19 @@ do not depend on earlier batches and a resumed run draws what the first run woul
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
 import numpy as np
 
 from synspec import ir
+from synspec.generate.joint import JointSampler
 from synspec.targets.grammar import Within, decimal_places, scaled_bounds
 
 Draw = str | Within  # a file text, or a numeric column's interval
 MODES = ("none", "levels", "marginals", "joint")
-DEFAULT_MODE = "marginals"
+DEFAULT_MODE = "joint"
 
 
 def _has_bins(column: ir.Column) -> bool:
@@ -146,14 +152,18 @@ def draw(spec: ir.Spec, mode: str, columns: tuple[str, ...], size: int, seed: in
     return draw_batch(spec, columns, size, seed, batch_index)
 
 
-# ---- joint seeding: placeholders for synspec/generate/joint.py -----------------------------
-# LEAD: replace these two with the joint draw (synspec/generate/joint.py). Until then `joint`
-# draws exactly what `marginals` draws, so it can be selected, recorded and resumed already.
+# ---- joint seeding ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def joint_sampler(spec: ir.Spec) -> JointSampler:
+    """The joint sampler of a spec, built once per process (calibration takes seconds)."""
+    return JointSampler(spec)
+
+
 def joint_columns(spec: ir.Spec) -> tuple[str, ...]:
-    """The columns the joint draw fixes (for now: those of `marginals`)."""
-    return seeded_columns(spec, "marginals")
+    """The columns the joint draw fixes, in the order it draws them."""
+    return tuple(joint_sampler(spec).columns)
 
 
 def draw_joint(spec: ir.Spec, size: int, seed: int, batch_index: int) -> list[dict[str, Draw]]:
-    """`size` rows drawn together from the spec's aggregates (for now: the marginal draws)."""
-    return draw_batch(spec, joint_columns(spec), size, seed, batch_index)
+    """`size` rows drawn together from the spec's aggregates (exact file texts)."""
+    return list(joint_sampler(spec).draw_batch(size, seed, batch_index))

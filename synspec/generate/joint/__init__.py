@@ -37,6 +37,8 @@ CALIBRATION_ROWS = 20_000
 CALIBRATION_SEED = 0xCA11B
 MAX_REDRAWS = 50
 STRUCTURE_ROWS = 3_000
+# A change of structure must lower the loss by this much: less is within sampling noise.
+STRUCTURE_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ class JointSampler:
     def _set_structure(self, given: dict[str, str | None]) -> None:
         self.given = given
         self.columns = draw_order(self.spec, given)
-        self.index = {name: i for i, name in enumerate(self.columns)}
+        # Each column keeps its latent slot (file order) whatever the draw order, so draws
+        # of two structures share their random numbers column by column.
+        self.slots = sorted(given, key=lambda n: self.spec.column(n).position)
+        self.index = {name: i for i, name in enumerate(self.slots)}
         # Per column, (class index of a level of its given column, marginal given that level).
         self._by_level: dict[str, list[tuple[int, Marginal]]] = {
             name: [(self._level_class(g, key.split("\0", 1)[1]), m)
@@ -119,7 +124,7 @@ class JointSampler:
             current = self.given
             self._set_structure({**current, **{k: trial[k] for k in trial if trial[k] != current[k]}})
             loss = self.fidelity_loss(self._draw(u, v, render=False))
-            if loss < best - 1e-3:
+            if loss < best - STRUCTURE_MARGIN:
                 best = loss
             else:
                 self._set_structure(current)
@@ -227,13 +232,13 @@ class JointSampler:
         def measure(latent: np.ndarray) -> dict[Pair, float]:
             u = ndtr(z @ np.linalg.cholesky(latent).T)
             numbers = self._draw(u, v, render=False).numbers
-            return {(i, j): pearson(numbers[self.columns[i]], numbers[self.columns[j]])
+            return {(i, j): pearson(numbers[self.slots[i]], numbers[self.slots[j]])
                     for i, j in self.targets}
 
         return calibrate(d, self.targets, measure)
 
     def observed_correlations(self, result: Draw) -> dict[tuple[str, str], float]:
         """The Pearson correlation of each declared pair in `result` (for tests and reports)."""
-        return {(self.columns[i], self.columns[j]):
-                pearson(result.numbers[self.columns[i]], result.numbers[self.columns[j]])
+        return {(self.slots[i], self.slots[j]):
+                pearson(result.numbers[self.slots[i]], result.numbers[self.slots[j]])
                 for i, j in self.targets}

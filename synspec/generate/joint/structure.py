@@ -128,10 +128,12 @@ def acyclic(parent: dict[str, str | None]) -> bool:
 
 
 def alternatives(spec: ir.Spec, parent: dict[str, str | None]) -> list[dict[str, str | None]]:
-    """Structures that differ from `parent` in one column's given, each acyclic."""
+    """Structures that differ from `parent` in one column's given (another column whose levels
+    its statistics are declared given; never none, since declared conditionals carry the
+    dependence on the target that utility needs), each acyclic."""
     out = []
     for name in parent:
-        for given in dict.fromkeys([None, *(c.given for c in spec.column(name).conditionals)]):
+        for given in dict.fromkeys(c.given for c in spec.column(name).conditionals):
             if given == parent[name] or (given is not None and (given not in parent or given == name)):
                 continue
             trial = {**parent, name: given}
