@@ -55,16 +55,36 @@ column x: integer
 
 
 # ---- seeding ---------------------------------------------------------------------------
+DECILE_SPEC = """
+dataset deciles
+column age: decimal(2)
+  range 0.08 to 80
+  quantiles 10% 10, 20% 20, 30% 28, 40% 36, 50% 43, 60% 49, 70% 56, 80% 63, 90% 73
+"""
+
+
+@pytest.fixture(scope="module")
+def deciles() -> ir.Spec:
+    spec = check_text(DECILE_SPEC).spec
+    assert spec is not None
+    return spec
+
+
 def test_seeded_columns_target_first_then_levels_then_bins(diabetes: ir.Spec) -> None:
-    cols = seeding.seeded_columns(diabetes)
+    cols = seeding.seeded_columns(diabetes, "marginals")
     assert cols[0] == "diabetes"
-    # HbA1c and glucose share hard rules with the target, so they are left to the model.
-    assert cols[1:] == ("gender", "hypertension", "heart_disease", "smoking_history", "age", "bmi")
+    # HbA1c and glucose share hard rules with the target, so they are left to the model;
+    # age lists its values (no quantile bins), so only bmi is seeded by bin.
+    assert cols[1:] == ("gender", "hypertension", "heart_disease", "smoking_history", "bmi")
+    assert seeding.seeded_columns(diabetes, "levels") == cols[:-1]
+    assert seeding.seeded_columns(diabetes, "none") == ()
+    # The joint draw fixes every declared column.
+    assert set(seeding.seeded_columns(diabetes, "joint")) == {c.name for c in diabetes.generated_columns}
 
 
-def test_quantile_bins_close_at_each_quantile(diabetes: ir.Spec) -> None:
+def test_quantile_bins_close_at_each_quantile(deciles: ir.Spec) -> None:
     # age: decimal(2), range 0.08 to 80, deciles 10, 20, 28, 36, 43, 49, 56, 63, 73.
-    bins, shares = seeding.quantile_bins(diabetes.column("age"))
+    bins, shares = seeding.quantile_bins(deciles.column("age"))
     edges = [8, 1000, 2000, 2800, 3600, 4300, 4900, 5600, 6300, 7300, 8000]
     assert bins == [Within(edges[0], edges[1])] + [Within(a + 1, b) for a, b in zip(edges[1:-1], edges[2:], strict=True)]
     assert shares == pytest.approx([0.1] * 10)
@@ -81,9 +101,9 @@ def test_equal_quantiles_merge_their_bins() -> None:
     assert texts[-1] == "NA" and shares == pytest.approx([0.45, 0.225, 0.225, 0.1])
 
 
-def test_numeric_bin_draws_are_stratified(diabetes: ir.Spec) -> None:
-    rows = seeding.draw_batch(diabetes, ("age",), 100, 3, 0)
-    bins, _ = seeding.quantile_bins(diabetes.column("age"))
+def test_numeric_bin_draws_are_stratified(deciles: ir.Spec) -> None:
+    rows = seeding.draw_batch(deciles, ("age",), 100, 3, 0)
+    bins, _ = seeding.quantile_bins(deciles.column("age"))
     assert sorted(sum(row["age"] == b for row in rows) for b in bins) == [10] * 10
 
 

@@ -312,17 +312,18 @@ def test_fixed_missing_forces_the_missingness_rules() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(low=st.integers(8, 8000), width=st.integers(0, 3000), probe=st.integers(8, 8000),
+@given(low=st.integers(1001, 9569), width=st.integers(0, 3000), probe=st.integers(1001, 9569),
        diabetes=st.sampled_from(["0", "1"]))
 def test_within_bounds_a_numeric_column_exactly(low: int, width: int, probe: int, diabetes: str) -> None:
     """A seeded quantile bin (`Within`, scaled ints) admits exactly the values inside it,
-    alone and together with a fixed target the column shares no rule with."""
+    alone and together with a fixed target the column shares no rule with (bmi: decimal(2),
+    10.01 to 95.69)."""
     spec = _spec("diabetes")
-    high = min(low + width, 8000)
-    g = gm.row_grammar(spec, fixed={"diabetes": diabetes, "age": gm.Within(low, high)})
+    high = min(low + width, 9569)
+    g = gm.row_grammar(spec, fixed={"diabetes": diabetes, "bmi": gm.Within(low, high)})
     parser = lark.Lark(g.lark, parser="earley")
-    cells = {"gender": '"Male"', "heart_disease": "0", "age": f"{probe // 100}.{probe % 100:02d}",
-             "hypertension": "0", "smoking_history": '"never"', "bmi": "25.10",
+    cells = {"gender": '"Male"', "heart_disease": "0", "age": "45.00",
+             "hypertension": "0", "smoking_history": '"never"', "bmi": f"{probe // 100}.{probe % 100:02d}",
              "HbA1c_level": "5.0" if diabetes == "0" else "7.0",
              "blood_glucose_level": "100" if diabetes == "0" else "220", "diabetes": diabetes}
     row = ",".join(cells[name] for name in g.order)

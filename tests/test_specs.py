@@ -144,9 +144,17 @@ def test_statistics_describe_the_real_file(name):
     def check(col: ir.Column, stats, texts: list[str]) -> None:
         if stats.quantiles:
             values = np.array(texts, dtype=float)
-            assert len(values) >= (len(stats.quantiles) + 1) * k, col.name
-            measured = np.quantile(values, [p / 100 for p, _ in stats.quantiles])
-            assert [v for _, v in stats.quantiles] == pytest.approx(list(measured), rel=1e-4), col.name
+            shares = [0.0] + [p / 100 for p, _ in stats.quantiles] + [1.0]
+            for a, b in zip(shares, shares[1:], strict=False):
+                # Each cell holds k rows, but for the zero-row sliver between two jumps.
+                assert b - a <= 0.00011 or (b - a) * len(values) >= k - 1e-6 * len(values), col.name
+            for percent, value in stats.quantiles:
+                # Either numpy's interpolated quantile, or a jump's bound: a value v with
+                # P(X < v) <= p <= P(X <= v), p written with two decimals.
+                p = percent / 100
+                interpolated = value == pytest.approx(float(np.quantile(values, p)), rel=1e-4)
+                bound = np.mean(values < value) - 1e-4 <= p <= np.mean(values <= value) + 1e-4
+                assert interpolated or bound, (col.name, percent, value)
         if stats.values:
             values = np.array(texts, dtype=float)
             declared = dict(stats.values)
@@ -164,9 +172,8 @@ def test_statistics_describe_the_real_file(name):
     for col in spec.columns:
         check(col, col, present(col, everyone))
         for cond in col.conditionals:
-            assert cond.given == spec.target, col.name
-            check(col, cond, present(col, [t == cond.level for t in cells[target.name]]))
+            check(col, cond, present(col, [t == cond.level for t in cells[cond.given]]))
         if not col.is_key and col is not target:
             # Every level of the target with at least k rows has statistics given it.
             levels = [lvl for lvl in target.levels if cells[target.name].count(lvl) >= k]
-            assert [c.level for c in col.conditionals] == levels, col.name
+            assert [c.level for c in col.conditionals if c.given == target.name] == levels, col.name
