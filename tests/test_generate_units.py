@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synspec import ir
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.generate import decode, manifest, model, pipeline, seeding
 from synspec.generate.sink import Sink, output_format
 from synspec.passes import check_file, check_text

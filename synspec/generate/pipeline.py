@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from synspec import ir
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.generate import manifest as mf
 from synspec.generate import seeding
 from synspec.generate.sink import Sink
@@ -135,10 +135,10 @@ def load_examples(config: RunConfig) -> Any:
     if config.examples is None or config.style != "seed_ex":
         return None
     from synspec import data
-    from synspec.cli.common import require_file
+    from synspec.files import require_file
 
     require_file(config.examples, "examples file", "pass a CSV or Parquet file with the spec's columns")
-    raw = data.read_raw(config.examples, config.spec)
+    raw = data.read_complete(config.examples, config.spec, "examples file")
     if raw.empty:
         raise UserError(f"examples file has no rows: {config.examples}", where=str(config.examples))
     rng = np.random.default_rng([config.seed & 0xFFFF_FFFF, 0xE7A])

@@ -19,7 +19,7 @@ import io
 import os
 from pathlib import Path
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.generate import manifest as mf
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}

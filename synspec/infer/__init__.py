@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from synspec.cli.common import UserError
 from synspec.diagnostics import did_you_mean
+from synspec.errors import UserError
 from synspec.fmt import format_text
 from synspec.infer import emit
 from synspec.infer.profile import Profile, profile_column

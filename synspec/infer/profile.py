@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 
 # Tokens that mean "no value" in medical extracts. Order matters only for messages.
 MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null")

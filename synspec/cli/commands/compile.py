@@ -3,13 +3,12 @@ enforcement report), or print one of them with --emit."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from enum import Enum
 from pathlib import Path
 
 import typer
 
+from synspec.atomic import write_text
 from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_spec, require_file
 
 
@@ -27,18 +26,6 @@ class Style(str, Enum):
     clin_rule = "clin_rule"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and os.replace, so no half-written artifact exists."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _examples(spec, path: Path | None, k: int, seed: int):
     if path is None:
         return None
@@ -47,7 +34,7 @@ def _examples(spec, path: Path | None, k: int, seed: int):
     from synspec import data
 
     require_file(path, "examples file", "pass a CSV file with the spec's columns")
-    raw = data.read_raw(path, spec)
+    raw = data.read_complete(path, spec, "examples file")
     if raw.empty:
         raise UserError(f"examples file has no rows: {path}", where=str(path))
     rng = np.random.default_rng(seed)
@@ -110,7 +97,7 @@ def compile(
                         hint="pass --force to overwrite, or choose another folder")
     out.mkdir(parents=True, exist_ok=True)
     for name, make in artifacts.items():
-        _write_atomic(out / name, make())
+        write_text(out / name, make())
     console.print(f"wrote {len(artifacts)} artifacts to {out} (grammar enforces "
                   f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",
                   markup=False)
