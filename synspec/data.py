@@ -262,7 +262,7 @@ def _as_arrow(cells: pd.Series) -> pa.Array:
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         return array if array.type == pa.string() else pc.cast(array, pa.string())
-    values = cells.to_numpy(dtype=object, na_value=None)
+    values = cells.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # pandas-stubs lacks it
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 

@@ -81,8 +81,8 @@ class ViolationWriter:
         # Rows first, then checks in spec order, so the file reads like the table.
         entries = []
         for order, outcome in enumerate(report.outcomes):
-            for i in np.flatnonzero(outcome.failed):
-                entries.append((int(i), order, outcome))
+            for position in np.flatnonzero(outcome.failed):
+                entries.append((int(position), order, outcome))
         entries.sort(key=lambda e: (e[0], e[1]))
         for i, _, outcome in entries:
             values = "; ".join(f"{c}={_text(raw[c].iat[i])}" for c in outcome.columns)

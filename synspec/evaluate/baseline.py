@@ -55,7 +55,9 @@ def _text(column: ir.Column, values: np.ndarray) -> np.ndarray:
 
 
 def _choice(column: ir.Column, n: int, rng: np.random.Generator) -> np.ndarray:
+    options: list[str]
     if column.kind is ir.ColumnKind.BOOLEAN:
+        assert column.true_token is not None and column.false_token is not None
         options = [column.true_token, column.false_token]
     else:
         options = list(column.levels)

@@ -186,11 +186,11 @@ def to_html(spec: ir.Spec, result: dict[str, Any], verdict: list[dict[str, Any]]
     elif "note" in util:
         parts.append(f"<p>{escape(util['note'])}</p>")
     else:
-        rows = []
+        table_rows = []
         for model in util["trtr"]:
             for label in ("trtr", "synthetic", "baseline"):
                 s = util[label][model] or {}
-                rows.append(
+                table_rows.append(
                     [
                         model,
                         "TRTR (real train)" if label == "trtr" else f"TSTR ({label})",
@@ -202,7 +202,7 @@ def to_html(spec: ir.Spec, result: dict[str, Any], verdict: list[dict[str, Any]]
                 )
         parts.append(
             f"<p>Target: {escape(util['target'])}; test set: the real holdout.</p>"
-            + _table(["model", "trained on", "AUROC", "AUPRC", "AUROC / TRTR", "AUPRC / TRTR"], rows)
+            + _table(["model", "trained on", "AUROC", "AUPRC", "AUROC / TRTR", "AUPRC / TRTR"], table_rows)
         )
     body = "\n".join(parts)
     return (

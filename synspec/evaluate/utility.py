@@ -44,7 +44,7 @@ def _model(name: str, seed: int):
     return HistGradientBoostingClassifier(max_iter=200, random_state=seed)
 
 
-def _scores(model, x_train, y_train, x_test, y_test, classes: list) -> dict[str, float] | None:
+def _scores(model, x_train, y_train, x_test, y_test, classes: list) -> dict[str, float | None] | None:
     if len(set(y_train)) < 2:
         return None  # one class only: nothing to learn (reported as not measured)
     model.fit(x_train, y_train)

@@ -215,6 +215,6 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"model {location.weights_path} has no fast tokenizer", where="--model",
                         hint="constrained decoding (llguidance) needs a fast (tokenizers) tokenizer")
-    net.to(device)
+    net.to(device)  # type: ignore[arg-type]  # transformers types `to` through a decorator that loses it
     net.eval()
     return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start)

@@ -209,6 +209,8 @@ class Generator:
         self.spec = spec
         self.engine = engine
         self.loaded = loaded if loaded is not None else load_cached(model)
+        # The engine's decoder: `generate_batch` calls each kind with its own arguments.
+        self.decoder: Any
         if engine == "outlines":
             from synspec.generate.outlines_backend import OutlinesDecoder
 

@@ -96,7 +96,8 @@ def distribution(column: ir.Column) -> tuple[list[Draw], np.ndarray]:
     (1 - missing rate), plus the missing token at the missing rate."""
     texts: list[Draw]
     if column.is_numeric:
-        texts, shares = quantile_bins(column)
+        bins, shares = quantile_bins(column)
+        texts = list(bins)
     else:
         texts = [level for level, _ in column.frequencies]
         shares = np.array([share for _, share in column.frequencies], dtype=float)

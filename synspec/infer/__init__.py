@@ -165,10 +165,11 @@ class _SpecWriter:
         head = f"column {emit.name(prof.name)}: "
         desc = f"  description {emit.string(f'TODO: describe {prof.name}')}"
         if prof.kind == "boolean":
-            lines = [head + f"boolean {emit.level(prof.true_token)}/{emit.level(prof.false_token)}",
-                     desc]
+            true, false = prof.true_token, prof.false_token
+            assert true is not None and false is not None, "a boolean profile has both tokens"
+            lines = [head + f"boolean {emit.level(true)}/{emit.level(false)}", desc]
             lines += self._missing(prof)
-            lines.append(self._frequencies(prof, [prof.true_token, prof.false_token]))
+            lines.append(self._frequencies(prof, [true, false]))
             return "\n".join(lines)
         if prof.kind == "categorical":
             return self._categorical(prof, head, desc)
@@ -185,6 +186,7 @@ class _SpecWriter:
         return [f"  missing {emit.share(prof.missing_rate)} as {emit.string(prof.missing_token)}"]
 
     def _numeric(self, prof: Profile, head: str, desc: str) -> str:
+        assert prof.values is not None, "a numeric profile has its values"
         values = prof.values[~np.isnan(prof.values)]
         low, high = float(values.min()), float(values.max())
         kind = "integer" if prof.kind == "integer" else f"decimal({prof.places})"
@@ -243,8 +245,8 @@ class _SpecWriter:
 
     def _correlations(self) -> str:
         keys = set(self.options.keys)
-        series = [(p.name, p.numeric_values()) for p in self.profiles
-                  if p.numeric_values() is not None and p.name not in keys]
+        series = [(p.name, values) for p in self.profiles
+                  if (values := p.numeric_values()) is not None and p.name not in keys]
         lines = []
         for i, (left, x) in enumerate(series):
             for right, y in series[i + 1:]:

@@ -21,6 +21,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Literal
 
 from synspec import ir
 from synspec.targets import row_format as rf
@@ -183,7 +184,8 @@ def _numeric_predicate(column: ir.Column, op: str, value: float) -> list[tuple[s
     raise Unsupported("internal: != handled by the caller")
 
 
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_FLIP: dict[str, Literal["==", "!=", "<", "<=", ">", ">="]] = {
+    "<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 class _Analyzer:
@@ -498,15 +500,15 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
     numeric column into an interval (`Within`; stratified seeding of quantile bins)."""
     from synspec.errors import UserError
 
-    fixed = dict(fixed or {})
+    requested = dict(fixed or {})
     order = generation_order(spec)
-    for name in fixed:
+    for name in requested:
         if name not in order:
             raise UserError(f"cannot fix column {name}: not a generated column of {spec.name}",
                             hint="fix one of: " + ", ".join(order))
     cuts, rules, enforced, after = _analyse(spec)
-    within = {name: value for name, value in fixed.items() if isinstance(value, Within)}
-    fixed = {name: value for name, value in fixed.items() if not isinstance(value, Within)}
+    within = {name: value for name, value in requested.items() if isinstance(value, Within)}
+    texts = {name: value for name, value in requested.items() if isinstance(value, str)}
     for name, bounds in within.items():
         # Split the column's classes at the interval's ends, then allow those inside it.
         if not spec.column(name).is_numeric:
@@ -521,7 +523,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
         if not allowed[name]:
             raise UserError(f"cannot bound column {name} to {bounds}: outside its range",
                             hint="use an interval inside the column's range")
-    for name, text in fixed.items():
+    for name, text in texts.items():
         try:
             allowed[name] = [class_of(spec.column(name), classes[name], text)]
         except (ValueError, ArithmeticError) as exc:
@@ -541,7 +543,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
         if not valid:
             raise UserError(f"no row of {spec.name} can satisfy the rules "
                             + ", ".join(r.name for r in comp_rules)
-                            + (" with the fixed values" if fixed or within else ""),
+                            + (" with the fixed values" if texts or within else ""),
                             where=spec.path, hint="the rules contradict each other or the column ranges")
         comps.append((ordered, valid))
     comp_of = {n: k for k, (cols, _) in enumerate(comps) for n in cols}
@@ -555,10 +557,10 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
             column = spec.column(name)
             tname = f"V{order.index(name)}_{sum(1 for k in terminals if k[0] == name)}"
             terminals[key] = tname
-            if name in fixed:
+            if name in texts:
                 body = lark_literal(rf.render_value(
-                    column, None if fixed[name] == column.missing_token and column.may_be_missing
-                    else fixed[name]))
+                    column, None if texts[name] == column.missing_token and column.may_be_missing
+                    else texts[name]))
             elif cls is None:
                 body = " | ".join(_terminal(column, c) for c in _classes(column, set()))
             else:
@@ -580,7 +582,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
             if name in within:
                 options += [(term(name, cls), states) for cls in allowed[name]]
             else:
-                options.append((term(name, None) if name not in fixed else term(name, ("fixed",)), states))
+                options.append((term(name, None) if name not in texts else term(name, ("fixed",)), states))
         else:
             by_first: dict[tuple, set] = {}
             for combo in states[k]:
@@ -608,7 +610,7 @@ def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> 
     body = ["start: " + (top or '""'), *reversed(rules_out), *term_lines]
     text = "\n".join(header + body) + "\n"
     return RowGrammar(lark=text, order=order, enforced=enforced, checked_after=after,
-                      n_rules=len(body), n_chars=len(text), states=len(memo), fixed={**fixed, **within})
+                      n_rules=len(body), n_chars=len(text), states=len(memo), fixed={**texts, **within})
 
 
 def rows_grammar(spec: ir.Spec, n: int) -> str:

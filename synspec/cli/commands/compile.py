@@ -3,7 +3,9 @@ enforcement report), or print one of them with --emit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -74,8 +76,9 @@ def compile(
     rows = _examples(spec, examples, n_examples, seed)
     grammar = row_grammar(spec)
     report = enf.enforcement(spec, grammar)
-    artifacts = {f"prompt.{s.value}.txt": (lambda s=s: render_prompt(spec, s.value, examples=rows))
-                 for s in Style if s is not Style.seed_ex or rows is not None}
+    artifacts: dict[str, Callable[[], str]] = {
+        f"prompt.{s.value}.txt": partial(render_prompt, spec, s.value, examples=rows)
+        for s in Style if s is not Style.seed_ex or rows is not None}
     artifacts.update({
         "row.lark": lambda: grammar.lark,
         "ir.json": lambda: spec.model_dump_json(indent=2) + "\n",
