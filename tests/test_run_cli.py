@@ -1,8 +1,9 @@
 """End-to-end `synspec run`: usage errors (no model), and a few rows per spec on the real model.
 
-Tests that load the offline model are marked `model`, one by one; the others must fail before
-any model is loaded. The model is loaded once per test process (`model.load_cached`); the
-resume test needs a second process so that it can be killed with SIGKILL mid-run.
+Tests that load the offline model are marked `model`, one by one; in the others loading fails
+(conftest.py), so they prove that a usage error is reported before the model loads. The model
+is loaded once per test process (`model.load_cached`); the resume test needs a second process
+so that it can be killed with SIGKILL mid-run.
 """
 
 from __future__ import annotations
@@ -22,18 +23,6 @@ from synspec.cli import main
 from synspec.passes import check_file
 
 DIABETES = SPECS / "diabetes.synspec"
-
-
-@pytest.fixture(autouse=True)
-def _no_model_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A test not marked `model` fails if it loads the model: usage errors come first."""
-    if request.node.get_closest_marker("model") is None:
-        from synspec.generate import model
-
-        def refuse(*args: object, **kwargs: object) -> None:
-            raise AssertionError("this test loaded the model; mark it `model` or fail earlier")
-
-        monkeypatch.setattr(model, "load", refuse)
 
 
 def run_cli(*args: str | Path) -> int:
