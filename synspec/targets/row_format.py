@@ -41,7 +41,11 @@ def column_order(spec: ir.Spec) -> tuple[str, ...]:
     if hit is not None and hit[0]() is spec:
         return hit[1]
     order = generation_order(spec)
-    _ORDERS[key] = (weakref.ref(spec, lambda _ref, key=key: _ORDERS.pop(key, None)), order)
+
+    def forget(_ref: weakref.ref[ir.Spec]) -> None:
+        _ORDERS.pop(key, None)
+
+    _ORDERS[key] = (weakref.ref(spec, forget), order)
     return order
 
 
