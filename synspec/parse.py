@@ -69,7 +69,9 @@ def keywords() -> frozenset[str]:
 
 def _span_of(meta_or_token) -> Span:
     if isinstance(meta_or_token, Token):
-        return Span(meta_or_token.start_pos, meta_or_token.end_pos)
+        start, end = meta_or_token.start_pos, meta_or_token.end_pos
+        assert start is not None and end is not None, "the parser's tokens carry positions"
+        return Span(start, end)
     if getattr(meta_or_token, "empty", False):
         return Span(0, 0)
     return Span(meta_or_token.start_pos, meta_or_token.end_pos)

@@ -24,6 +24,20 @@ def real_csv(name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _model_only_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the real model fails in a test not marked `model`, so `-m "not model"` stays quick
+    and a test that should fail before the model loads (a usage error) proves that it does."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+    from synspec.generate import model
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("this test loads the model: mark it `model`, or make it fail earlier")
+
+    monkeypatch.setattr(model, "load", refuse)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT

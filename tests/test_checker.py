@@ -93,10 +93,7 @@ def test_empty_table(small):
 # ---- real files: zero hard failures; planted faults found exactly ---------------------
 @pytest.mark.parametrize("name", ["diabetes", "cirrhosis", "stroke"])
 def test_real_files_have_no_hard_failures(name):
-    spec_path = SPECS / f"{name}.synspec"
-    if not spec_path.exists():
-        pytest.skip(f"{spec_path} not written yet")
-    spec = check_file(spec_path).spec
+    spec = check_file(SPECS / f"{name}.synspec").spec
     typed = data.to_typed(data.read_raw(real_csv(name), spec), spec)
     report = compile_checker(spec).run(typed)
     assert [o.name for o in report.outcomes if o.hard and o.n_failed] == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -14,10 +16,7 @@ NAMES = ["diabetes", "stroke", "cirrhosis"]
 
 
 def _spec_path(name: str):
-    path = SPECS / f"{name}.synspec"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
-    return path
+    return SPECS / f"{name}.synspec"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -42,6 +41,15 @@ def test_existing_outputs_need_force(tmp_path, capsys) -> None:
     assert "--force" in capsys.readouterr().err
     assert main(["compile", spec, "-o", str(tmp_path), "--force"]) == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_artifacts_are_ordinary_files_under_the_umask(tmp_path) -> None:
+    old = os.umask(0o022)
+    try:
+        assert main(["compile", str(_spec_path("diabetes")), "-o", str(tmp_path)]) == 0
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {0o644}
 
 
 @pytest.mark.parametrize("emit,needle", [("grammar", "start:"), ("ir", '"columns"'),

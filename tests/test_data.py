@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synspec import data
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.passes import check_file
 
 SMALL = """\
@@ -191,3 +191,19 @@ def test_read_typed_names_the_first_bad_cell(tmp_path, spec):
     assert err.value.where == f"{path}:3"
     good = data.read_typed(write(tmp_path, ROWS, name="ok.csv"), spec)
     assert good["id"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_read_complete_refuses_any_cell_a_row_cannot_hold(tmp_path, spec):
+    # Rows used as they are (prompt examples) must be rows the spec allows, cell by cell.
+    raw = data.read_complete(write(tmp_path, ROWS), spec, "examples file")
+    assert raw.values.tolist()[1] == ["2", "NA", "", "N/A", "NA", "1"]  # declared missing is fine
+    bad_type = write(tmp_path, f"{HEADER}\n1,12.5,3,low,Y,0\n2,1,3,mid,maybe,1\n", name="b.csv")
+    with pytest.raises(UserError) as err:
+        data.read_complete(bad_type, spec, "examples file")
+    assert err.value.message.startswith("examples file data row 2, column flag: 'maybe'")
+    assert err.value.where == f"{bad_type}:3"
+    empty = write(tmp_path, f"{HEADER}\n1,12.5,3,low,Y,0\n2,1,3,mid,N,\n", name="e.csv")
+    with pytest.raises(UserError) as err:
+        data.read_complete(empty, spec, "examples file")
+    assert "data row 2, column sick: the cell is empty" in err.value.message
+    assert err.value.where == f"{empty}:3"

@@ -12,9 +12,9 @@ from conftest import real_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synspec import ir
+from synspec import fmt, ir
 from synspec.cli import main
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 from synspec.infer import InferOptions, default_name, infer_spec
 from synspec.passes import check_text
 
@@ -38,7 +38,6 @@ def _spec(path: Path, **options) -> ir.Spec:
     ("diabetes", "diabetes", []), ("cirrhosis", "Status", ["ID"]), ("stroke", "stroke", ["id"]),
 ])
 def test_infer_real_csv_checks_clean_and_is_formatted(tmp_path, name, target, keys):
-    fmt = pytest.importorskip("synspec.fmt")
     out = tmp_path / f"{name}.synspec"
     argv = ["infer", str(real_csv(name)), "--target", target, "-o", str(out)]
     for key in keys:

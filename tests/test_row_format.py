@@ -13,10 +13,7 @@ from tests.conftest import SPECS, real_csv
 
 
 def _spec(name: str):
-    path = SPECS / f"{name}.synspec"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
-    return check_file(path).spec
+    return check_file(SPECS / f"{name}.synspec").spec
 
 
 @pytest.mark.parametrize("name", ["diabetes", "stroke", "cirrhosis"])
@@ -56,3 +53,21 @@ def test_malformed_lines_are_rejected() -> None:
             rf.parse_row(spec, bad)
     with pytest.raises(ValueError):  # bmi may never be missing in diabetes
         rf.parse_row(spec, good.replace("27.10", rf.MISSING))
+
+
+def test_column_order_is_computed_once_per_spec() -> None:
+    import gc
+
+    from synspec.targets.grammar import generation_order
+
+    diabetes, stroke = _spec("diabetes"), _spec("stroke")
+    assert rf.column_order(diabetes) is rf.column_order(diabetes)  # memoised
+    assert rf.column_order(diabetes) == generation_order(diabetes)
+    assert rf.column_order(stroke) == generation_order(stroke) != rf.column_order(diabetes)
+    # An equal spec that is another object gets its own entry; a dropped spec drops its entry.
+    again = _spec("diabetes")
+    assert rf.column_order(again) == rf.column_order(diabetes)
+    key = id(again)
+    del again
+    gc.collect()
+    assert key not in rf._ORDERS

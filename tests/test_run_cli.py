@@ -1,7 +1,9 @@
-"""End-to-end `synspec run` with the real offline model (a few rows per spec).
+"""End-to-end `synspec run`: usage errors (no model), and a few rows per spec on the real model.
 
-The model is loaded once per test process (`model.load_cached`); the resume test
-needs a second process so that it can be killed with SIGKILL mid-run.
+Tests that load the offline model are marked `model`, one by one; in the others loading fails
+(conftest.py), so they prove that a usage error is reported before the model loads. The model
+is loaded once per test process (`model.load_cached`); the resume test needs a second process
+so that it can be killed with SIGKILL mid-run.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from conftest import ROOT, SPECS, real_csv
 
 from synspec.cli import main
 from synspec.passes import check_file
-
-pytestmark = pytest.mark.model
 
 DIABETES = SPECS / "diabetes.synspec"
 
@@ -58,6 +58,7 @@ def assert_valid(spec_path: Path, out: Path, n: int) -> None:
             assert all(len(c.split(".")[1]) == column.places for c in present), column.name
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("name", ["diabetes", "cirrhosis", "stroke"])
 def test_run_writes_valid_rows_and_manifest(tmp_path: Path, name: str) -> None:
     spec_path = SPECS / f"{name}.synspec"
@@ -82,6 +83,7 @@ def test_run_writes_valid_rows_and_manifest(tmp_path: Path, name: str) -> None:
     assert not (tmp_path / f"{name}.csv.partial.csv").exists()
 
 
+@pytest.mark.model
 def test_batch_is_capped_at_the_row_count(tmp_path: Path) -> None:
     out = tmp_path / "d.csv"
     assert run_cli(DIABETES, "-n", 2, "-o", out, "--batch-size", 64, "--seed", 3) == 0
@@ -90,6 +92,7 @@ def test_batch_is_capped_at_the_row_count(tmp_path: Path) -> None:
     assert manifest["counts"]["generated"] % 2 == 0
 
 
+@pytest.mark.model
 def test_same_seed_same_bytes_other_seed_other_rows(tmp_path: Path) -> None:
     outs = [tmp_path / f"{i}.csv" for i in range(3)]
     for out, seed in zip(outs, (5, 5, 6), strict=True):
@@ -98,6 +101,7 @@ def test_same_seed_same_bytes_other_seed_other_rows(tmp_path: Path) -> None:
     assert outs[0].read_bytes() != outs[2].read_bytes()
 
 
+@pytest.mark.model
 def test_parquet_output_matches_csv_text(tmp_path: Path) -> None:
     import pandas as pd
 
@@ -110,6 +114,7 @@ def test_parquet_output_matches_csv_text(tmp_path: Path) -> None:
     assert frame.equals(as_csv)
 
 
+@pytest.mark.model
 def test_refuses_to_overwrite_without_force(tmp_path: Path, capsys) -> None:
     out = tmp_path / "o.csv"
     out.write_text("precious\n")
@@ -143,6 +148,19 @@ def test_missing_spec_exits_2(tmp_path: Path) -> None:
     assert run_cli(tmp_path / "none.synspec", "-n", 2, "-o", tmp_path / "o.csv") == 2
 
 
+def test_bad_cell_in_examples_exits_2_naming_file_row_and_column(tmp_path: Path, capsys) -> None:
+    header = ",".join(check_file(DIABETES).spec.column_names)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\nFemale,80.0,0,1,never,25.19,6.6,140,0\nMale,old,0,0,never,27.32,5.7,158,0\n")
+    out = tmp_path / "o.csv"
+    code = run_cli(DIABETES, "-n", 2, "-o", out, "--style", "seed_ex", "--examples", bad)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "examples file data row 2, column age: 'old'" in err and f"{bad}:3" in err
+    assert "internal error" not in err and not out.exists()
+
+
+@pytest.mark.model
 def test_starved_run_stops_with_what_it_has(tmp_path: Path) -> None:
     """With no retry budget beyond two batches, a run asking for more rows stops, exit-1 style."""
     from synspec.generate import pipeline
@@ -158,6 +176,7 @@ def test_starved_run_stops_with_what_it_has(tmp_path: Path) -> None:
     assert manifest["status"] == "starved" and "starving_rule" in manifest
 
 
+@pytest.mark.model
 def test_seed_ex_with_examples(tmp_path: Path) -> None:
     examples = real_csv("diabetes")
     out = tmp_path / "o.csv"
@@ -168,6 +187,7 @@ def test_seed_ex_with_examples(tmp_path: Path) -> None:
     assert_valid(DIABETES, out, 3)
 
 
+@pytest.mark.model
 def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> None:
     n, batch = 16, 4
     reference = tmp_path / "ref.csv"

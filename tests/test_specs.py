@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from conftest import SPECS, real_csv
 
-from synspec import ir
+from synspec import data, fmt, ir
 from synspec.cli import main
 from synspec.passes import check_file
+from synspec.targets import checker
 
 NAMES = ("diabetes", "cirrhosis", "stroke")
 
@@ -33,7 +34,6 @@ def test_spec_checks_clean(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_spec_is_canonically_formatted(name):
-    fmt = pytest.importorskip("synspec.fmt")
     text = (SPECS / f"{name}.synspec").read_text(encoding="utf-8")
     assert fmt.format_text(text).text == text
 
@@ -107,8 +107,6 @@ def test_declarations_describe_the_real_file(name):
 # ---- the real files through the rule checker (docs/architecture.md contract) ------------
 @pytest.mark.parametrize("name", NAMES)
 def test_real_file_validates_with_zero_hard_failures(name):
-    data = pytest.importorskip("synspec.data")
-    checker = pytest.importorskip("synspec.targets.checker")
     spec = _spec(name)
     typed = data.to_typed(data.read_raw(real_csv(name), spec), spec)
     assert {col: int(mask.sum()) for col, mask in typed.bad.items() if mask.any()} == {}

@@ -1,7 +1,9 @@
-"""What every command shares: exit codes, consoles, user errors, loading a spec.
+"""What every command shares: exit codes, consoles, printing user errors, loading a spec.
 
-A `UserError` (defined in `synspec.errors`, re-exported here) is anything the user can
-fix; `synspec.cli.main` prints it as one message with a location and a hint and exits 2.
+A `UserError` (`synspec.errors`) is anything the user can fix; `synspec.cli.main` prints it
+as one message with a location and a hint and exits 2. File checks live in `synspec.files`
+(library code raises them too); `UserError` and `require_file` are importable from here as
+well because commands use them next to the consoles.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from rich.console import Console
 
 from synspec import ir
 from synspec.errors import UserError
-from synspec.files import require_file  # re-exported: commands import it from here
+from synspec.files import require_file
+
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UserError", "console", "err_console",
+           "load_spec", "print_diagnostics", "print_user_error", "require_file"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

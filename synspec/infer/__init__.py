@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synspec.cli.common import UserError
 from synspec.diagnostics import did_you_mean
+from synspec.errors import UserError
 from synspec.fmt import format_tree
 from synspec.infer import dependence, emit, statistics
 from synspec.infer.profile import Profile, profile_column
@@ -325,8 +325,8 @@ class _SpecWriter:
 
     def _correlations(self) -> str:
         keys = set(self.options.keys)
-        series = [(p.name, p.numeric_values()) for p in self.profiles
-                  if p.numeric_values() is not None and p.name not in keys]
+        series = [(p.name, values) for p in self.profiles
+                  if (values := p.numeric_values()) is not None and p.name not in keys]
         lines = []
         for i, (left, x) in enumerate(series):
             for right, y in series[i + 1:]:

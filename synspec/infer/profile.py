@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 
 # Tokens that mean "no value" in medical extracts. Order matters only for messages.
 MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null")
@@ -87,7 +87,8 @@ def profile_column(path: str, name: str, position: int, cells: tuple[str, ...]) 
         prof.int_range = (min(ints), max(ints))
     elif all(_DECIMAL.fullmatch(text) for text in distinct):
         prof.kind = "decimal"
-        prof.places = max(len(m.group(1) or "") for m in map(_DECIMAL.fullmatch, distinct))
+        matches = [m for m in map(_DECIMAL.fullmatch, distinct) if m is not None]
+        prof.places = max(len(m.group(1) or "") for m in matches)
     else:
         prof.kind = "categorical"
         prof.level_counts = counts

@@ -11,7 +11,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from synspec.cli.common import UserError
+from synspec.errors import UserError
 
 # Field sizes beyond the csv module's 128 KiB default mean a broken quote, not data,
 # but a clear error beats csv's own message, so the limit is raised and checked below.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from synspec import ir
 from synspec import nodes as n
@@ -53,14 +54,31 @@ def property_name(prop: object) -> str:
     return {"SourceProp": "source", "MissingDefault": "missing as"}.get(name, name.lower())
 
 
-def unique_props(ctx: Context, props: tuple, owner: str, *, report: bool = True) -> dict[type, object]:
+P = TypeVar("P")
+
+
+class Props:
+    """A block's property nodes, one per type: `props.get(n.Range)` is an `n.Range` or None."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, Any] = {}
+
+    def get(self, kind: type[P]) -> P | None:
+        found = self._by_type.get(kind)
+        return found if isinstance(found, kind) else None
+
+    def values(self) -> list[Any]:
+        return list(self._by_type.values())
+
+
+def unique_props(ctx: Context, props: tuple[Any, ...], owner: str, *, report: bool = True) -> Props:
     """Index properties by type, reporting each repeated one (S206) unless `report` is False.
 
     Several passes read the header's properties; only the first reports repeats.
     """
-    seen: dict[type, object] = {}
+    seen = Props()
     for prop in props:
-        first = seen.get(type(prop))
+        first = seen._by_type.get(type(prop))
         if first is not None and not report:
             continue
         if first is not None:
@@ -69,7 +87,7 @@ def unique_props(ctx: Context, props: tuple, owner: str, *, report: bool = True)
                        notes=(Note("first given here", ctx.where(first.span)),),
                        help="keep one of them")
             continue
-        seen[type(prop)] = prop
+        seen._by_type[type(prop)] = prop
     return seen
 
 

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, cast
+
 from synspec import ir
 from synspec import nodes as n
 from synspec.diagnostics import Note, did_you_mean
@@ -50,4 +52,5 @@ def correlations(ctx: Context) -> None:
         if ok:
             ctx.correlations.append(ir.Correlation(
                 left=item.left.name, right=item.right.name, value=item.value.value,
-                method=item.method, location=ctx.location(item.span)))
+                # The grammar admits only these two words (and pydantic checks the value again).
+                method=cast(Literal["pearson", "spearman"], item.method), location=ctx.location(item.span)))

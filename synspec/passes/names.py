@@ -33,7 +33,7 @@ def names(ctx: Context) -> None:
             if (name := _resolve_column(ctx, ident, "key")) is not None and name not in keys:
                 keys.append(name)
         ctx.keys = tuple(keys)
-    if ctx.target is not None and ctx.target in ctx.keys:
+    if t is not None and ctx.target is not None and ctx.target in ctx.keys:
         ctx.report("S205", f"`{ctx.target}` cannot be both the target and a key", t.span,
                    help="a key column is numbered by synspec, a target is generated")
     for name in ctx.keys:

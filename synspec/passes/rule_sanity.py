@@ -253,7 +253,7 @@ def _ranged_column(ctx: Context, node: n.Expr) -> ir.Column | None:
 
 def _out_of_range(ctx: Context, rule_name: str, column: ir.Column, literal: n.Expr) -> None:
     value = _literal_value(literal)
-    if value is None or column.low <= value <= column.high:
+    if value is None or column.low is None or column.high is None or column.low <= value <= column.high:
         return
     ctx.report("S503", f"{value:g} is outside the range of `{column.name}` ({column.low:g} to "
                f"{column.high:g}) in rule `{rule_name}`", literal.span,

@@ -15,14 +15,17 @@ Level(kind='level', column='sex', value='Female')
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from synspec import ir
 from synspec import nodes as n
 from synspec.diagnostics import Note, did_you_mean
 from synspec.passes.context import Context, unique_props
 
+_CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
+_ArithOp = Literal["+", "-", "*", "/"]
 _ORDERING = {"<", "<=", ">", ">="}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_FLIP: dict[str, _CompareOp] = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class _ColumnOperand:
 
 @dataclass(frozen=True)
 class _NumericOperand:
-    expr: object  # ir.NumExpr
+    expr: ir.NumExpr
     node: n.Expr
 
 
@@ -89,7 +92,7 @@ class _RuleTyper:
             if a is None or b is None:
                 return None
             cls = ir.And if isinstance(node, n.And) else ir.Or
-            items = []
+            items: list[ir.BoolExpr] = []
             for part in (a, b):
                 items.extend(part.items if isinstance(part, cls) else (part,))
             return cls(items=tuple(items))
@@ -174,11 +177,13 @@ class _RuleTyper:
             return ir.Neg(operand=inner) if inner is not None else None
         if isinstance(node, n.Arith):
             a, b = self.numeric(node.left), self.numeric(node.right)
-            return ir.Arith(op=node.op, left=a, right=b) if a is not None and b is not None else None
+            # The parser only builds these four operators (pydantic checks it again).
+            op = cast(_ArithOp, node.op)
+            return ir.Arith(op=op, left=a, right=b) if a is not None and b is not None else None
         self._type_error(node, "expected a number here")
         return None
 
-    def _as_numeric(self, op) -> object | None:
+    def _as_numeric(self, op: _Literal | _ColumnOperand | _NumericOperand) -> ir.NumExpr | None:
         if isinstance(op, _NumericOperand):
             return op.expr
         if isinstance(op, _ColumnOperand):
@@ -188,7 +193,7 @@ class _RuleTyper:
             return None
         if op.number is not None:
             return ir.Const(value=op.number)
-        if op.bare:
+        if op.bare and isinstance(op.node, n.Ref):
             self._unknown_column(op.node.ident)
             return None
         self._type_error(op.node, f"\"{op.text}\" is text, not a number")
@@ -242,7 +247,7 @@ class _RuleTyper:
         left, right = self.operand(node.left), self.operand(node.right)
         if left is None or right is None:
             return None
-        op = node.op
+        op = cast(_CompareOp, node.op)  # the parser only builds the six comparison operators
         # Put a categorical/boolean column on the left so the cases below are few.
         if isinstance(right, _ColumnOperand) and not right.column.is_numeric and not (
                 isinstance(left, _ColumnOperand) and not left.column.is_numeric):
@@ -300,6 +305,7 @@ class _RuleTyper:
             truths = {self._truth(column, item) for item in items}
             if None in truths:
                 return None
+            result: ir.BoolExpr
             if truths == {True, False}:
                 result = ir.IsMissing(column=column.name, negated=True)
             else:
@@ -310,20 +316,21 @@ class _RuleTyper:
         if isinstance(operand, _ColumnOperand) and operand.column.kind is ir.ColumnKind.CATEGORICAL:
             column = operand.column
             levels = [self._level(column, item) for item in items]
-            if None in levels:
+            known = [lv for lv in levels if lv is not None]
+            if len(known) < len(levels):
                 return None
-            values = tuple(ir.Level(column=column.name, value=lv) for lv in dict.fromkeys(levels))
+            values = tuple(ir.Level(column=column.name, value=lv) for lv in dict.fromkeys(known))
             return ir.InSet(operand=ir.ColumnRef(column=column.name), values=values, negated=node.negated)
         expr = self._as_numeric(operand)
         if expr is None:
             return None
-        values = []
+        consts = []
         for item in items:
             if item.number is None:
                 self._type_error(item.node, f"\"{item.text}\" is not a number")
                 return None
-            values.append(ir.Const(value=item.number))
-        return ir.InSet(operand=expr, values=tuple(values), negated=node.negated)
+            consts.append(ir.Const(value=item.number))
+        return ir.InSet(operand=expr, values=tuple(consts), negated=node.negated)
 
 
 def rules(ctx: Context) -> None:

@@ -4,13 +4,13 @@
 query strings); `Checker.run(typed_table)` evaluates every check over whole columns at once and
 returns a `CheckReport` with one `CheckOutcome` per column constraint and rule.
 
-Three-valued (Kleene) logic, written down in docs/checker-semantics.md: a boolean expression is a
-pair of masks (value, known); a comparison with a missing or unparseable operand is unknown;
-`is missing` is always known; and/or/not/->/<-> follow Kleene's tables. A rule is *applicable*
-on a row where its value is known, *failed* where it is known false. A false condition makes an
-implication known true, but a rule *written as* an implication is not applicable on such a row
-(vacuous truth: it passes there without being counted), so shares are conditional on the rule's
-condition.
+Three-valued (Kleene) logic, written down in docs/language.md ("Missing values in rules"): a
+boolean expression is a pair of masks (value, known); a comparison with a missing or unparseable
+operand is unknown; `is missing` is always known; and/or/not/->/<-> follow Kleene's tables. A
+rule is *applicable* on a row where its value is known, *failed* where it is known false. A false
+condition makes an implication known true, but a rule *written as* an implication is not
+applicable on such a row (vacuous truth: it passes there without being counted), so shares are
+conditional on the rule's condition.
 
 `CheckTally` adds reports of consecutive chunks together so `synspec validate` can check files
 larger than memory with the same figures as a single run.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,10 +38,17 @@ NumFn = Callable[[TypedTable], np.ndarray]
 
 # ---- results -------------------------------------------------------------------------
 class _PassCounts:
-    """Figures derived from a check's applicable and failing row counts."""
+    """Figures derived from a check's applicable and failing row counts.
 
-    n_applicable: int
-    n_failed: int
+    Subclasses provide `n_applicable` and `n_failed`, as fields or as properties.
+    """
+
+    if TYPE_CHECKING:
+        @property
+        def n_applicable(self) -> int: ...
+
+        @property
+        def n_failed(self) -> int: ...
 
     @property
     def n_passed(self) -> int:
@@ -215,10 +223,10 @@ class _Compiler:
                 value = same if equal else ~same
                 return value & known, known
             return compare_text
-        left, right, op = self.num(expr.left), self.num(expr.right), _NUM_OPS[expr.op]
+        num_left, num_right, op = self.num(expr.left), self.num(expr.right), _NUM_OPS[expr.op]
 
         def compare(t: TypedTable) -> tuple[np.ndarray, np.ndarray]:
-            lv, rv = left(t), right(t)
+            lv, rv = num_left(t), num_right(t)
             known = ~(np.isnan(lv) | np.isnan(rv))
             return op(lv, rv) & known, known
         return compare

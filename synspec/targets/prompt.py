@@ -175,6 +175,7 @@ def _rules(spec: ir.Spec) -> list[str]:
     if spec.soft_rules:
         lines += ["", "Clinical patterns most rows follow:"]
         for rule in spec.soft_rules:
+            assert rule.mostly is not None, "every soft rule declares its share"
             lines.append(f"- {rule.message or rule.text} "
                          f"({rule.text}; in at least {(rule.mostly or 0) * 100:g}% of rows)")
     return lines

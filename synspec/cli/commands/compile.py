@@ -4,14 +4,13 @@ from `synspec.targets.registry`."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import typer
 
-from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_spec, require_file
+from synspec.atomic import write_text
+from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_spec
 from synspec.targets.registry import PROMPT_STYLES, STYLES, TARGETS, Compilation
 
 
@@ -30,34 +29,16 @@ def _one_of(names: Iterable[str]) -> Callable[[str | None], str | None]:
     return check
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and os.replace, so no half-written artifact exists."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _examples(spec, path: Path | None, k: int, seed: int):
     if path is None:
         return None
-    import numpy as np
+    # The sampler `synspec run` uses, so `compile --seed S` shows the prompt `run --seed S` decodes.
+    from synspec.generate.examples import read_examples
 
-    from synspec import data
-
-    require_file(path, "examples file", "pass a CSV file with the spec's columns")
-    raw = data.read_raw(path, spec)
-    if raw.empty:
-        raise UserError(f"examples file has no rows: {path}", where=str(path))
-    rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(raw), size=min(k, len(raw)), replace=False))
-    err_console.print(f"warning: putting {len(pick)} real rows from {path} into the seed_ex prompt; "
+    rows = read_examples(path, spec, seed, k).rows
+    err_console.print(f"warning: putting {len(rows)} real rows from {path} into the seed_ex prompt; "
                       "do not share this prompt where the data may not go", style="bold yellow", markup=False)
-    return raw.iloc[pick].reset_index(drop=True)
+    return rows
 
 
 def compile(
@@ -101,7 +82,7 @@ def compile(
                         hint="pass --force to overwrite, or choose another folder")
     out.mkdir(parents=True, exist_ok=True)
     for name, make in artifacts.items():
-        _write_atomic(out / name, make())
+        write_text(out / name, make())
     report = compilation.enforcement
     console.print(f"wrote {len(artifacts)} artifacts to {out} (grammar enforces "
                   f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
+from synspec.atomic import write_text
 from synspec.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -17,21 +16,6 @@ from synspec.cli.common import (
     print_diagnostics,
     require_file,
 )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace a file in one step, so an interrupted run never leaves half a spec."""
-    path = path.resolve()  # through a symlink, so the link itself stays a link
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fmt(
@@ -80,11 +64,7 @@ def fmt(
             console.print(f"would reformat {path}", markup=False)
             findings = True
         else:
-            try:
-                write_atomically(path, result.text)
-            except OSError as err:
-                raise UserError(f"cannot write {path}: {err.strerror or err}", where=str(path),
-                                hint="check that the file and its folder are writable") from err
+            write_text(path, result.text)
             err_console.print(f"reformatted {path}", markup=False)
     raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
-from synspec.cli.common import EXIT_OK, UserError, console, err_console, require_file
+from synspec.atomic import write_text
+from synspec.cli.common import EXIT_OK, console, err_console
+from synspec.files import require_file, require_output
 
 _MAX_RARE_NOTES = 20
 
@@ -46,15 +46,7 @@ def infer(
     from synspec.passes import check_text
 
     require_file(data, "data file", "pass the path of a CSV file")
-    if output.exists() and not force:
-        raise UserError(f"{output} already exists", where=str(output),
-                        hint="pass --force to overwrite it, or choose another -o path")
-    if output.exists() and output.resolve() == data.resolve():
-        raise UserError(f"-o {output} is the data file itself", where=str(output),
-                        hint="write the spec to a .synspec path, e.g. -o specs/NAME.synspec")
-    if not output.parent.is_dir():
-        raise UserError(f"the folder of {output} does not exist", where=str(output.parent),
-                        hint="create the folder first")
+    require_output(output, "output file", force=force, flag="-o", inputs=(data,))
     options = InferOptions(target=target, name=name, keys=tuple(dict.fromkeys(key)), min_count=min_count,
                            keep_rare=keep_rare, corr_threshold=corr_threshold)
     with err_console.status(f"reading {data}") as status:
@@ -66,7 +58,7 @@ def infer(
     if checked.diagnostics:
         raise RuntimeError("inferred spec does not check clean: "
                            + "; ".join(d.message for d in checked.diagnostics))
-    _write_atomically(output, text)
+    write_text(output, text)
 
     # Capped: a column of near-unique codes would otherwise flood the terminal.
     for rare in result.rare[:_MAX_RARE_NOTES]:
@@ -83,25 +75,6 @@ def infer(
     console.print(f"wrote {output}: {result.n_columns} columns, {result.n_rows} rows described, "
                   f"{result.n_correlations} correlations", markup=False)
     raise typer.Exit(EXIT_OK)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename, so a reader never sees half a spec."""
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        # mkstemp makes the file private (0600); a spec is an ordinary file, so use the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {err.strerror or err}", where=str(path),
-                        hint="check that the folder is writable") from None
 
 
 def register(app: typer.Typer) -> None:

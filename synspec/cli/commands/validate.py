@@ -1,36 +1,31 @@
 """`synspec validate DATA --spec SPEC`: every column constraint and rule of a spec, on every row.
 
-Reads the table in chunks (memory stays bounded for files larger than memory), runs the
-compiled checker on each chunk and adds the figures up (`CheckTally`). Prints one line per
-failing check with examples, soft expectations against their declared share, and a summary;
-or all figures as JSON; optionally every (row, check) failure to a CSV. Row numbers are data
-rows counted from 1 (the first row under the header); CSV reports also give the file line
-(row + 1, exact when no quoted field spans lines).
+Argument wiring, printing and the exit code only; the checking and the report's figures are
+`synspec.validate`. Prints one line per failing check with examples, soft expectations
+against their declared share, and a summary; or the whole report as JSON.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import sys
-import tempfile
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, UserError, console, err_console, load_spec
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_spec
+from synspec.files import require_output
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class Format(StrEnum):
     text = "text"
     json = "json"
-
-
-VIOLATION_FIELDS = ("row", "line", "check", "kind", "severity", "columns", "values")
 
 
 def validate(
@@ -55,52 +50,20 @@ def validate(
 
     Example: synspec validate ../shared/data/diabetes.csv --spec specs/diabetes.synspec
     """
-    from synspec import data
-    from synspec.targets.checker import CheckTally, compile_checker
+    from synspec.validate import validate_table
 
-    if max_examples < 0:
-        raise UserError(f"--max-examples must be 0 or more, got {max_examples}", hint="e.g. --max-examples 5")
-    if chunk_size < 1:
-        raise UserError(f"--chunk-size must be at least 1, got {chunk_size}", hint="e.g. --chunk-size 100000")
-    if violations is not None:
-        if violations.exists() and not force:
-            raise UserError(f"violations file already exists: {violations}", where=str(violations),
-                            hint="pass --force to overwrite it, or choose another path")
-        if violations.exists() and data_path.exists() and violations.samefile(data_path):
-            raise UserError(f"--violations would overwrite the data file: {violations}",
-                            where=str(violations), hint="choose another path, e.g. violations.csv")
-        if not violations.parent.is_dir():
-            raise UserError(f"folder of the violations file does not exist: {violations.parent}",
-                            where=str(violations), hint="create the folder first")
     spec = load_spec(spec_path)
-    if not data_path.exists():
-        raise UserError(f"data file not found: {data_path}", where=str(data_path),
-                        hint="check the path (relative paths start in the current directory)")
-    checker = compile_checker(spec)
-    tally = CheckTally(checker, max_examples=max_examples)
-    csv_lines = not data.is_parquet(data_path)
-    writer = _ViolationWriter(violations, csv_lines) if violations is not None else None
-    try:
-        with _progress(data_path) as advance:
-            for raw in data.iter_raw(data_path, spec, chunk_rows=chunk_size):
-                table = data.to_typed(raw, spec)
-                report = checker.run(table)
-                tally.add(report, table)
-                if writer is not None:
-                    writer.add(report, table)
-                advance(len(raw))
-        if writer is not None:
-            writer.commit()
-    finally:
-        if writer is not None:
-            writer.discard()
-    result = _summary(tally, data_path, csv_lines, violations)
+    if violations is not None:
+        require_output(violations, "violations file", force=force, flag="--violations", inputs=(data_path,))
+    with _progress(data_path) as advance:
+        result = validate_table(data_path, spec, max_examples=max_examples, chunk_rows=chunk_size,
+                                violations=violations, on_rows=advance)
     if format is Format.json:
         # Plain write: rich would replace ":name:" emoji codes inside cell values.
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         _print_text(result)
-    raise typer.Exit(EXIT_OK if tally.ok else EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK if result["ok"] else EXIT_FINDINGS)
 
 
 # ---- progress ------------------------------------------------------------------------
@@ -109,68 +72,24 @@ class _progress:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.bar = None
+        self.bar: Progress | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[int], None]:
         if not err_console.is_terminal:
             return lambda n: None
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("validating {task.description}"), BarColumn(),
-                            TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                            console=err_console, transient=True)
-        self.bar.start()
-        task = self.bar.add_task(self.path.name, total=None)
-        return lambda n: self.bar.advance(task, n)
+        bar = Progress(TextColumn("validating {task.description}"), BarColumn(),
+                       TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                       console=err_console, transient=True)
+        self.bar = bar
+        bar.start()
+        task = bar.add_task(self.path.name, total=None)
+        return lambda n: bar.advance(task, n)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-# ---- violations file -----------------------------------------------------------------
-class _ViolationWriter:
-    """Streams failures into a temp file beside the target; `commit` renames it into place."""
-
-    def __init__(self, path: Path, csv_lines: bool) -> None:
-        self.path = path
-        self.csv_lines = csv_lines
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.tmp = Path(tmp)
-        self.handle: TextIO | None = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.handle)
-        self.writer.writerow(VIOLATION_FIELDS)
-        self.count = 0
-
-    def add(self, report, table) -> None:
-        rows = table.row_numbers
-        raw = table.raw
-        # Rows first, then checks in spec order, so the file reads like the table.
-        entries = []
-        for order, outcome in enumerate(report.outcomes):
-            for i in np.flatnonzero(outcome.failed):
-                entries.append((int(i), order, outcome))
-        entries.sort(key=lambda e: (e[0], e[1]))
-        for i, _, outcome in entries:
-            values = "; ".join(f"{c}={_text(raw[c].iat[i])}" for c in outcome.columns)
-            row = int(rows[i])
-            self.writer.writerow((row, row + 1 if self.csv_lines else "", outcome.name, outcome.kind,
-                                  "hard" if outcome.hard else "soft", ";".join(outcome.columns), values))
-        self.count += len(entries)
-
-    def commit(self) -> None:
-        assert self.handle is not None
-        self.handle.close()
-        self.handle = None
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        """Remove the temp file unless it was committed (an error stopped the run)."""
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-        if self.tmp.exists():
-            self.tmp.unlink()
 
 
 def _text(value: Any) -> str:
@@ -178,50 +97,6 @@ def _text(value: Any) -> str:
 
 
 # ---- reporting -----------------------------------------------------------------------
-def _location(loc) -> str | None:
-    return f"{loc.path}:{loc.line}" if loc is not None else None
-
-
-def _summary(tally, data_path: Path, csv_lines: bool, violations: Path | None) -> dict[str, Any]:
-    checks = []
-    for o in tally.outcomes.values():
-        checks.append({
-            "name": o.name,
-            "kind": o.kind,
-            "severity": "hard" if o.hard else "soft",
-            "columns": list(o.columns),
-            "check": o.description,
-            "location": _location(o.location),
-            "message": o.message,
-            "rows": o.n_rows,
-            "applicable": o.n_applicable,
-            "failed": o.n_failed,
-            "passed": o.n_passed,
-            "failed_share": o.failed_share,
-            "observed_share": o.observed,
-            "mostly": o.mostly,
-            "ok": o.ok,
-            "examples": [{"row": e.row, "line": e.row + 1 if csv_lines else None, "values": e.values}
-                         for e in o.examples],
-        })
-    columns = {name: {"missing": c.n_missing, "bad": c.n_bad, "failed_rows": c.n_failed_rows}
-               for name, c in tally.columns.items()}
-    hard_failures = [c["name"] for c in checks if c["severity"] == "hard" and not c["ok"]]
-    soft_unmet = [c["name"] for c in checks if c["severity"] == "soft" and not c["ok"]]
-    return {
-        "data": str(data_path),
-        "spec": tally.spec.path,
-        "ok": tally.ok,
-        "rows": tally.n_rows,
-        "rows_passing_hard_checks": tally.n_rows_ok,
-        "row_numbers": "data rows counted from 1 (first row under the header); line = file line",
-        "checks": checks,
-        "columns": columns,
-        "summary": {"checks": len(checks), "hard_failures": hard_failures, "soft_unmet": soft_unmet,
-                    "violations_file": str(violations) if violations is not None else None},
-    }
-
-
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 

@@ -257,6 +257,10 @@ def _batch_cache(model: Any, prompt_cache: Any, n: int, max_len: int) -> Any:
     from transformers import StaticCache
 
     cache = StaticCache(config=model.config, max_cache_len=max_len)
+    # Static (destination) and dynamic (source) attention layers; transformers types them as
+    # the union of every cache layer kind, including ones without keys and values.
+    layer: Any
+    source: Any
     for layer, source in zip(cache.layers, prompt_cache.layers, strict=True):
         keys = source.keys.expand(n, -1, -1, -1)
         values = source.values.expand(n, -1, -1, -1)
