@@ -15,9 +15,9 @@ from synspec import data, ir
 from synspec.generate.joint import JointSampler
 from synspec.generate.joint.correlation import nearest_correlation
 from synspec.generate.joint.marginals import QuantileMarginal
-from synspec.targets.grammar.automaton import column_classes
 from synspec.passes import check_file, check_text
 from synspec.targets import checker
+from synspec.targets.grammar.automaton import column_classes
 
 N = 20_000
 

@@ -166,4 +166,5 @@ def joint_columns(spec: ir.Spec) -> tuple[str, ...]:
 
 def draw_joint(spec: ir.Spec, size: int, seed: int, batch_index: int) -> list[dict[str, Draw]]:
     """`size` rows drawn together from the spec's aggregates (exact file texts)."""
-    return list(joint_sampler(spec).draw_batch(size, seed, batch_index))
+    rows: list[dict[str, Draw]] = [dict(row) for row in joint_sampler(spec).draw_batch(size, seed, batch_index)]
+    return rows

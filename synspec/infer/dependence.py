@@ -83,7 +83,7 @@ def strongest_partners(profiles: list[Profile], codes: Callable[[Profile], tuple
         floor = max(MIN_DEPENDENCE, cramers_v(x, target_codes) if target_codes is not None else 0.0)
         scored = sorted(((cramers_v(x, codes(cand)[0]), cand.position, cand) for cand in candidates
                          if cand.name != prof.name), key=lambda t: (-t[0], t[1]))
-        partners = []
+        partners: list[Partner] = []
         for v, _, cand in scored:
             level_groups = groups(cand)
             if v > floor and len(level_groups) >= 2 and len(partners) < MAX_PARTNERS:

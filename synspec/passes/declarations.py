@@ -20,7 +20,7 @@ from synspec import ir
 from synspec import nodes as n
 from synspec.diagnostics import Note
 from synspec.passes import statistics
-from synspec.passes.context import Context, property_name, unique_props, whole_number
+from synspec.passes.context import Context, Props, property_name, unique_props, whole_number
 
 _MAX_DECIMAL_PLACES = 12
 _NUMERIC = (ir.ColumnKind.INTEGER, ir.ColumnKind.DECIMAL)
@@ -54,7 +54,7 @@ def n_note(ctx: Context, message: str, span) -> Note:
 def _column(ctx: Context, node: n.Column, position: int) -> ir.Column:
     name = node.name.name
     # Statistics given another column repeat, one per level: `conditionals` checks them.
-    props: dict[type, Any] = unique_props(ctx, tuple(p for p in node.props if not isinstance(p, _GIVEN)),
+    props = unique_props(ctx, tuple(p for p in node.props if not isinstance(p, _GIVEN)),
                                           f"column `{name}`")
     fields: Fields = {"name": name, "position": position, "location": ctx.location(node.name.span)}
     fields.update(_type(ctx, name, node.type))
@@ -139,7 +139,7 @@ def _levels(ctx: Context, node: n.Column, levels: n.Levels | None) -> tuple[str,
 
 
 # ---- numbers -------------------------------------------------------------------------------
-def _numeric(ctx: Context, name: str, props: dict[type, Any], fields: Fields) -> None:
+def _numeric(ctx: Context, name: str, props: Props, fields: Fields) -> None:
     """Range, mean, sd, quantiles and values of an integer or decimal column."""
     if (r := props.get(n.Range)) is not None:
         _range(ctx, name, r, fields)

@@ -32,6 +32,7 @@ from synspec.generate.joint.constraints import RowState, RuleClasses
 from synspec.generate.joint.correlation import Pair, calibrate, pearson
 from synspec.generate.joint.marginals import Marginal, is_drawable, marginal
 from synspec.generate.joint.structure import alternatives, choose_givens, draw_order, sample_distance
+from synspec.targets.checker import Checker
 
 CALIBRATION_ROWS = 20_000
 CALIBRATION_SEED = 0xCA11B
@@ -80,7 +81,7 @@ class JointSampler:
         self._improve_structure()
         self._checker_rules = [r for r in spec.hard_rules
                                if r.name not in self.rule_classes.compiled and set(r.columns) <= drawn]
-        self._checker = None
+        self._checker: Checker | None = None
         self.targets: dict[Pair, float] = {}
         for corr in spec.correlations:
             if corr.left in self.index and corr.right in self.index and corr.left != corr.right:

@@ -38,7 +38,7 @@ def nearest_correlation(matrix: np.ndarray, tol: float = 1e-9, max_iter: int = 2
         previous = y
         y = x.copy()
         np.fill_diagonal(y, 1.0)
-        if np.linalg.norm(y - previous) <= tol * max(1.0, np.linalg.norm(y)):
+        if float(np.linalg.norm(y - previous)) <= tol * max(1.0, float(np.linalg.norm(y))):
             break
     # A tiny eigenvalue floor, then unit diagonal again: Cholesky needs positive definite.
     y = _psd(y, floor=1e-6)

@@ -151,7 +151,7 @@ class RuleAnalyzer(Visitor):
         method = self._value_methods.get(type(expr))
         if method is None:
             method = self._value_methods[type(expr)] = self.method_for("value", expr)
-        return method(self, expr, env)  # type: ignore[no-any-return]
+        return method(self, expr, env)
 
     # -- operands --------------------------------------------------------------------
     def _generated(self, name: str) -> ir.Column:
