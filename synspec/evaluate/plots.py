@@ -140,7 +140,7 @@ def dcr_histograms(plot: dict[str, np.ndarray]) -> str:
     bins = np.histogram_bin_edges(pooled[np.isfinite(pooled)], bins=40).tolist()
     fig, ax = plt.subplots(figsize=(6, 3))
     for (label, values), colour in zip(series.items(), ("#4c72b0", "#dd8452", "#8c8c8c"), strict=True):
-        ax.hist(values, bins=bins.tolist(), density=True, histtype="step", linewidth=1.5, label=label,
+        ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.5, label=label,
                 color=colour)
     ax.set_xlabel("distance to closest real record (L1, scaled)")
     ax.legend(fontsize=7)

@@ -19,7 +19,8 @@ _ENGINE_HELP = "Decoding engine: " + "; ".join(
     f"{e.name} ({e.summary}{', alias ' + ', '.join(e.aliases) if e.aliases else ''})"
     for e in engines.REGISTRY) + "."
 _SEEDING_HELP = ("What is drawn before decoding: none (the prompt alone), levels (categorical and boolean "
-                 "columns), marginals (levels and numeric quantile bins) or joint (drawn together).")
+                 "columns), marginals (levels and numeric quantile bins) or joint (the default: every "
+                 "declared column, drawn together; the model writes the rest).")
 
 
 def run(
