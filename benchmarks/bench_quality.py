@@ -65,6 +65,11 @@ DEFAULT_OUT = ROOT / "benchmarks" / "_data" / "quality"
 CTGAN_DEFAULT_EPOCHS = 300
 CTGAN_MAX_BATCHES = 2400
 CTGAN_BATCH_SIZE = 500  # SDV's default, kept
+# THREADS_NOTE: on the 2-core development machine shared with other work (load average 7-10),
+# two torch threads made CTGAN's diabetes epochs take 142-400 s against 21 s with one, and a
+# `synspec run` of cirrhosis had not finished its first batch of 128 rows after 19 minutes
+# (OpenMP workers spinning against other processes), so every step runs on one thread unless
+# --threads says otherwise. Pass --threads 2 on a quiet machine.
 _ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TORCHDYNAMO_DISABLE": "1"}
 
 
@@ -415,10 +420,17 @@ class StepFailed(Exception):
         self.step = step
 
 
-def _synspec(args: list[str], log: Path, step: str, ok_codes: tuple[int, ...] = (0,)) -> float:
-    """Run one synspec command in a subprocess; its output goes to `log`. Returns wall seconds."""
+def _synspec(
+    args: list[str], log: Path, step: str, ok_codes: tuple[int, ...] = (0,), threads: int | None = None
+) -> float:
+    """Run one synspec command in a subprocess; its output goes to `log`. Returns wall seconds.
+
+    `threads` caps its OpenMP/torch threads (OMP_NUM_THREADS, read by torch at start).
+    """
     command = [sys.executable, "-m", "synspec", *args]
     env = {**os.environ, **{k: os.environ.get(k, v) for k, v in _ENV.items()}}
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as handle:
         handle.write("$ " + shlex.join(command) + "\n")
@@ -471,6 +483,7 @@ def prepare(name: str, args: argparse.Namespace) -> Dataset:
             ["infer", str(real), "--target", "target", "-o", str(spec_path), "--force"],
             folder / "logs" / "infer.log",
             "infer",
+            threads=args.threads,
         )
     else:
         real = args.data / f"{name}.csv"
@@ -529,9 +542,7 @@ def _fit_sample_sdv(
     else:
         import torch
 
-        # One thread: with two, on this oversubscribed 2-core machine, an epoch of diabetes took
-        # 142-400 s instead of 21 s (OpenMP workers spinning against other processes).
-        torch.set_num_threads(args.torch_threads)
+        torch.set_num_threads(args.threads)
         synthesizer = CTGANSynthesizer(
             metadata,
             epochs=ctgan_epochs(args.ctgan_epochs, len(data.train_frame)),
@@ -560,6 +571,7 @@ def produce_peer(peer: str, data: Dataset, args: argparse.Namespace) -> tuple[Pa
     }
     if peer == "ctgan":
         settings["epochs"] = ctgan_epochs(args.ctgan_epochs, len(data.train_frame))
+        settings["threads"] = args.threads  # float reductions may differ with the thread count
     if peer in ("gaussian_copula", "ctgan"):
         settings["sdv"] = _version("sdv")
     out = data.dir / "peers" / f"{peer}-{settings_key(settings)}.csv"
@@ -594,6 +606,7 @@ def produce_synspec(
         "style": style,
         "seeding": seeding,
         "code": args.synspec_hash,
+        "threads": args.threads,
     }
     run_args = ["run", str(data.spec_path), "-n", str(data.rows), "--seed", str(args.seed), "--force"]
     if style is not None:
@@ -616,7 +629,12 @@ def produce_synspec(
             "manifest": json.loads(manifest.read_text(encoding="utf-8")),
         }
     out.parent.mkdir(parents=True, exist_ok=True)
-    wall = _synspec([*run_args, "-o", str(out)], data.dir / "logs" / f"{out.stem}.run.log", "generate")
+    wall = _synspec(
+        [*run_args, "-o", str(out)],
+        data.dir / "logs" / f"{out.stem}.run.log",
+        "generate",
+        threads=args.threads,
+    )
     saved_manifest = json.loads(manifest.read_text(encoding="utf-8"))
     timings = {"generate": wall}
     _write_text_atomic(json.dumps({"settings": settings, "timings": timings}, indent=2), sidecar)
@@ -657,11 +675,14 @@ def quality_report(
 
 def score(
     table: Path, data: Dataset, args: argparse.Namespace, tag: str
-) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
-    """(headline scores, seconds per step, eval's figures) of one generated table."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(headline scores, seconds per step, eval's figures) of one generated table.
+
+    The timings hold `eval_cached: True` when eval's result was reused from an earlier run.
+    """
     from synspec.data import read_raw
 
-    timings: dict[str, float] = {}
+    timings: dict[str, Any] = {}
     logs = data.dir / "logs"
     eval_json = table.with_name(table.name + ".eval.json")
     eval_key = table.with_name(table.name + ".eval.key")
@@ -676,6 +697,7 @@ def score(
     )
     if args.reuse and eval_json.exists() and eval_key.exists() and eval_key.read_text() == key:
         timings["eval"] = json.loads(eval_key.with_suffix(".seconds").read_text())
+        timings["eval_cached"] = True
     else:
         timings["eval"] = _synspec(
             [
@@ -696,6 +718,7 @@ def score(
             ],
             logs / f"{tag}.eval.log",
             "eval",
+            threads=args.threads,
         )
         _write_text_atomic(key, eval_key)
         _write_text_atomic(json.dumps(timings["eval"]), eval_key.with_suffix(".seconds"))
@@ -708,10 +731,13 @@ def score(
         logs / f"{tag}.validate.log",
         "validate",
         ok_codes=(0, 1),
+        threads=args.threads,
     )
     raw = read_raw(table, data.spec)
-    with violations.open(encoding="utf-8", newline="") as handle:
-        scores["rule_failure_share"] = rule_failure_share(csv.DictReader(handle), len(raw))
+    scores["rule_failure_share"] = None  # a spec without hard rules (breast cancer's) has no figure
+    if data.spec.hard_rules:
+        with violations.open(encoding="utf-8", newline="") as handle:
+            scores["rule_failure_share"] = rule_failure_share(csv.DictReader(handle), len(raw))
 
     start = time.perf_counter()
     synthetic = model_frame(raw, data.spec)
@@ -757,8 +783,6 @@ def _one(
         result["timings"].update(
             {k: v for k, v in info["timings"].items() if k in ("generate", "fit", "sample")}
         )
-        if info["cached"]:
-            result["timing_note"] = "generate: cached from an earlier run"
         _log(
             f"{data.name} / {label}: generate {result['timings']['generate']:.1f} s"
             + (" (cached)" if info["cached"] else "")
@@ -775,6 +799,11 @@ def _one(
                 for k in ("style", "seeded_columns", "yield", "timings", "seeding", "batch_size", "engine")
             }
         result.update(scores=scores, eval_figures=figures)
+        cached = [
+            s for s, hit in (("generate", info["cached"]), ("eval", timings.pop("eval_cached", False))) if hit
+        ]
+        if cached:
+            result["timing_note"] = f"{' and '.join(cached)} timed in an earlier run (reused)"
         result["timings"].update(timings)
         _log(
             f"{data.name} / {label}: eval {timings['eval']:.1f} s, validate {timings['validate']:.1f} s, "
@@ -801,7 +830,8 @@ def write_report(
         + machine_markdown(facts)
         + "\n"
         + f"Rows per table: min({args.rows}, real rows); peers fit on the train split "
-        f"({1 - args.holdout_frac:.0%}); seed {args.seed}; CTGAN epochs {args.ctgan_epochs}"
+        f"({1 - args.holdout_frac:.0%}); seed {args.seed}; {args.threads} thread(s) per step; "
+        f"CTGAN epochs {args.ctgan_epochs}"
         + (
             " (" + ", ".join(f"{k} {v['ctgan_epochs']}" for k, v in datasets.items()) + ")"
             if "ctgan" in args.peers and datasets
@@ -820,6 +850,7 @@ def write_report(
             "seed": args.seed,
             "ctgan_epochs": args.ctgan_epochs,
             "holdout_frac": args.holdout_frac,
+            "threads": args.threads,
             "peers": args.peers,
             "styles": args.styles,
             "seeding": args.seeding,
@@ -862,7 +893,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"CTGAN epochs, or auto: {CTGAN_DEFAULT_EPOCHS} epochs but at most "
         f"{CTGAN_MAX_BATCHES} batches of {CTGAN_BATCH_SIZE} rows",
     )
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads for CTGAN")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch/OpenMP threads for CTGAN and the synspec subprocesses (1: see THREADS_NOTE)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--holdout-frac", type=float, default=0.2, help="share of the real file held out")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
