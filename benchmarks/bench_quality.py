@@ -308,7 +308,14 @@ def _git_commit() -> str:
             text=True,
             check=True,
         ).stdout.strip()
-        return head + (" (synspec sources modified)" if dirty else "")
+        # The last commit that changed what is measured: a benchmark-only commit on top keeps it.
+        sources = subprocess.run(
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "synspec", "specs", "grammar"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return f"{head} (synspec sources as of {sources}" + (", modified)" if dirty else ")")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
