@@ -61,19 +61,20 @@ def column_figures(spec, frame, real) -> dict[str, dict[str, float]]:  # noqa: A
     return out
 
 
-def decode_rows(generator, prompt_ids, fixed, *, candidates, batch_size, seed, temperature=1.0):  # noqa: ANN001
+def decode_rows(engine, grammars, prompt, fixed, *, candidates, batch_size, seed,  # noqa: ANN001
+                max_new, temperature=1.0):
     """Texts (None where incomplete) for each seeded row; mean effective candidates."""
     from synspec.generate import resample
     from synspec.generate.pipeline import batch_seed
 
     expanded = [f for f in fixed for _ in range(candidates)]
+    prompt_ids = engine.prompt_ids(prompt)
     decoded = []
     for start in range(0, len(expanded), batch_size):
         chunk = expanded[start:start + batch_size]
-        grammars = [generator.grammar(f).lark for f in chunk]
-        decoded += generator.decoder.decode(prompt_ids, grammars, temperature=temperature,
-                                            seed=batch_seed(seed, start // batch_size),
-                                            max_new_tokens=generator.max_new_tokens())
+        lark = [grammars.for_row(f)[0].lark for f in chunk]
+        decoded += engine.decoder.decode(prompt_ids, lark, temperature=temperature,
+                                         seed=batch_seed(seed, start // batch_size), max_new_tokens=max_new)
     log_w = np.array([d.log_weight if d.complete else -np.inf for d in decoded]).reshape(len(fixed), candidates)
     picks = resample.choose(log_w, np.random.default_rng(seed)) if candidates > 1 else np.zeros(len(fixed), int)
     texts = [decoded[g * candidates + k].text if decoded[g * candidates + k].complete else None
@@ -97,23 +98,26 @@ def main() -> None:
 
     from synspec import data
     from synspec.cli.common import load_spec
-    from synspec.generate import pipeline, seeding
+    from synspec.generate import engines, pipeline, seeding
+    from synspec.generate.grammars import RowGrammars
     from synspec.targets import row_format
     from synspec.targets.prompt import render_prompt
 
     spec = load_spec(ROOT / "specs" / f"{args.spec}.synspec")
     real_path = Path(os.environ.get("SYNSPEC_DATA", ROOT.parent / "shared" / "data")) / f"{args.spec}.csv"
     real = data.read_typed(real_path, spec)
-    generator = pipeline.Generator(spec)
-    prompt_ids = generator.decoder.encode_prompt(render_prompt(spec, args.style))
-    levels = tuple(c for c in seeding.seeded_columns(spec) if not spec.column(c).is_numeric)
+    engine = engines.create("local")
+    grammars = RowGrammars(spec)
+    prompt = render_prompt(spec, args.style)
+    max_new = pipeline.max_new_tokens(spec)
+    levels = seeding.seeded_columns(spec, "levels")
     fixed = [row for b in range(-(-args.rows // args.batch_size))
              for row in seeding.draw_batch(spec, levels, args.batch_size, args.seed, b)][: args.rows]
     results = {}
     for method, k in (("plain", 1), (f"resample K={args.candidates}", args.candidates)):
         start = time.perf_counter()
-        texts, ess = decode_rows(generator, prompt_ids, fixed, candidates=k, batch_size=args.batch_size,
-                                 seed=args.seed)
+        texts, ess = decode_rows(engine, grammars, prompt, fixed, candidates=k, batch_size=args.batch_size,
+                                 seed=args.seed, max_new=max_new)
         seconds = time.perf_counter() - start
         rows = []
         for text in texts:

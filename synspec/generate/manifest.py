@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from synspec.atomic import write_text
 from synspec.errors import UserError
 
 MANIFEST_VERSION = 2
@@ -177,28 +177,8 @@ def manifest_path(out: Path) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file, fsync, os.replace, fsync the directory: never a torn file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    # A rename is durable only once its directory entry is; not every OS allows this.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """The manifest written through `synspec.atomic` (never a torn file)."""
+    write_text(path, text)
 
 
 def save(path: Path, manifest: RunManifest) -> None:

@@ -19,6 +19,7 @@ import io
 import os
 from pathlib import Path
 
+from synspec.atomic import AtomicWriter, fsync_dir
 from synspec.errors import UserError
 from synspec.generate import manifest as mf
 
@@ -108,7 +109,7 @@ class Sink:
             handle.flush()
             os.fsync(handle.fileno())
         if truncate:
-            mf.fsync_dir(self.partial.parent)
+            fsync_dir(self.partial.parent)
         self.bytes = offset + len(data)
 
     # ---- after the run --------------------------------------------------------------
@@ -120,13 +121,10 @@ class Sink:
             import pandas as pd
 
             frame = pd.read_csv(self.partial, dtype=str, keep_default_na=False, na_filter=False)
-            tmp = self.out.with_name(f".{self.out.name}.{os.getpid()}.tmp")
-            frame.to_parquet(tmp, index=False)
-            with tmp.open("rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.out)
+            with AtomicWriter(self.out, binary=True) as writer:
+                frame.to_parquet(writer.handle, index=False)
             self.partial.unlink()
-        mf.fsync_dir(self.out.parent)
+        fsync_dir(self.out.parent)
 
 
 def _csv_text(rows: list[list[str]]) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from synspec.atomic import write_text
 from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_spec
 from synspec.errors import UserError
 
@@ -24,21 +24,6 @@ def _refuse_overwrite(path: Path | None, force: bool, flag: str) -> None:
             where=flag,
             hint="pass --force to replace it, or choose another path",
         )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    # A temp file beside the target, then os.replace: readers never see a half-written report.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(
-            f"cannot write {path}: {exc.strerror}",
-            where=str(path),
-            hint="check that the folder exists and is writable",
-        ) from None
 
 
 def _boundary_summary(result: EvalResult) -> Table:
@@ -172,9 +157,9 @@ def eval_command(
         verdict = thresholds.judge(gates, result.synthetic_figures())
         result = result.model_copy(update={"verdict": verdict})
         if json_path is not None:
-            _write_atomic(json_path, result.to_json())
+            write_text(json_path, result.to_json())
         if output is not None:
-            _write_atomic(output, report.to_html(parsed, result))
+            write_text(output, report.to_html(parsed, result))
     summary = Table(title=f"synspec eval: {parsed.name}")
     for head in ("figure", "synthetic", "baseline"):
         summary.add_column(head, justify="left" if head == "figure" else "right")
