@@ -111,7 +111,7 @@ def test_seeding_skips_second_column_of_a_hard_rule() -> None:
     spec = check_text(RULE_SPEC).spec
     assert spec is not None, "fixture spec must check"
     # b shares rule a_b with a, so drawing both independently could contradict it.
-    assert seeding.seeded_columns(spec) == ("a", "c")
+    assert seeding.seeded_columns(spec, "marginals") == ("a", "c")
 
 
 def test_distribution_includes_missing_token() -> None:
@@ -138,7 +138,7 @@ def test_stratified_counts_are_within_one_of_expected(diabetes: ir.Spec, size: i
 
 
 def test_draws_depend_only_on_seed_and_batch(diabetes: ir.Spec) -> None:
-    cols = seeding.seeded_columns(diabetes)
+    cols = seeding.seeded_columns(diabetes, "marginals")
     a = seeding.draw_batch(diabetes, cols, 32, 7, 3)
     assert a == seeding.draw_batch(diabetes, cols, 32, 7, 3)
     assert a != seeding.draw_batch(diabetes, cols, 32, 7, 4)
