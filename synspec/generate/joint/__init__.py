@@ -31,7 +31,7 @@ from synspec import ir
 from synspec.generate.joint.constraints import RowState, RuleClasses
 from synspec.generate.joint.correlation import Pair, calibrate, pearson
 from synspec.generate.joint.marginals import Marginal, is_drawable, marginal
-from synspec.generate.joint.structure import alternatives, choose_givens, draw_order, sample_distance
+from synspec.generate.joint.structure import acyclic, alternatives, choose_givens, draw_order, sample_distance
 from synspec.targets.checker import Checker
 
 CALIBRATION_ROWS = 20_000
@@ -121,9 +121,15 @@ class JointSampler:
         rng = np.random.default_rng(CALIBRATION_SEED)
         u, v = rng.random((rows, len(self.given))), rng.random((rows, len(self.given)))
         best = self.fidelity_loss(self._draw(u, v, render=False))
-        for trial in alternatives(self.spec, self.given):
+        start = self.given
+        for trial in alternatives(self.spec, start):
+            # Each trial changes one column's given; apply that change to what was kept so far.
             current = self.given
-            self._set_structure({**current, **{k: trial[k] for k in trial if trial[k] != current[k]}})
+            changed = {k: trial[k] for k in trial if trial[k] != start[k]}
+            candidate = {**current, **changed}
+            if candidate == current or not acyclic(candidate):
+                continue
+            self._set_structure(candidate)
             loss = self.fidelity_loss(self._draw(u, v, render=False))
             if loss < best - STRUCTURE_MARGIN:
                 best = loss
