@@ -15,6 +15,7 @@ import pytest
 from conftest import SPECS
 
 from synspec import ir
+from synspec.cli import main
 from synspec.errors import UserError
 from synspec.generate import engines, examples, grammars, pipeline, seeding
 from synspec.generate.engines import Engine, ModelInfo, RowText, Sampling
@@ -139,6 +140,35 @@ def test_a_row_is_drawn_in_full_only_when_every_column_has_an_exact_text(tmp_pat
     assert line == '"x",NA'
     assert pipeline.drawn_line(spec, {"a": "x", "v": Within(0, 40)}) is None
     assert pipeline.drawn_line(spec, {"a": "x"}) is None
+
+
+def test_the_command_line_runs_drawn_rows_without_loading_the_model(tmp_path: Path, capsys) -> None:
+    from synspec.generate import model
+
+    _, path = spec_file(tmp_path, DRAWN_SPEC, "drawn")
+    out = tmp_path / "o.csv"
+    # `llguidance` is the old name of the local engine; the weights are found, never loaded.
+    args = ["run", str(path), "-n", "12", "-o", str(out), "--seeding", "levels", "--engine", "llguidance"]
+    loaded_before = dict(model._LOADED)
+    assert main(args) == 0
+    assert model._LOADED == loaded_before
+    saved = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert saved["engine"] == "local" and saved["timings"]["model_load_s"] is None
+    assert saved["model"]["weights_hash"].startswith("sha256:")
+    assert "12 of 12 rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--seeding", "copula", "unknown seeding mode 'copula'"),
+    ("--engine", "vllm", "unknown engine 'vllm'"),
+])
+def test_bad_engine_or_seeding_flags_exit_2(tmp_path: Path, capsys, flag: str, value: str,
+                                            message: str) -> None:
+    out = tmp_path / "o.csv"
+    code = main(["run", str(SPECS / "diabetes.synspec"), "-n", "2", "-o", str(out), flag, value])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "one of" in err
+    assert not (tmp_path / "o.csv.manifest.json").exists()
 
 
 # ---- resume ---------------------------------------------------------------------------------
@@ -268,8 +298,8 @@ def test_examples_are_found_again_from_the_manifest(tmp_path: Path) -> None:
     cfg = config(spec, path, tmp_path / "o.csv", n=4, batch_size=4, style="seed_ex", examples=data)
     result = pipeline.run(cfg, engine=StandIn())
     record = json.loads((tmp_path / "o.csv.manifest.json").read_text())["examples"]
-    assert record["rows"] == 5 and record["sha256"].startswith("sha256:")
-    shown = examples.shown_rows(Path(record["path"]), record["row_indices"], spec)
+    assert record["rows"] == 5 == len(record["rows_used"])
+    shown = examples.shown_rows(Path(record["path"]), record["rows_used"], spec)
     assert shown.equals(examples.read_examples(data, spec, cfg.seed).rows)
     prompt = pipeline.build_prompt(pipeline.normalised(cfg)).text
     for _, row in shown.iterrows():

@@ -3,7 +3,7 @@ read and checked from the examples file, and found again from a run manifest.
 
 The rows are chosen by `sample_examples(raw, seed, n)` alone, so `synspec compile
 --style seed_ex --seed S` prints the prompt that `synspec run --seed S` decodes with.
-The manifest records their positions in the file (`examples.row_indices`), never
+The manifest records their positions in the file (`examples.rows_used`), never
 their values: a manifest may travel where the real data may not.
 """
 

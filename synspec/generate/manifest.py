@@ -54,10 +54,10 @@ class ExamplesRecord(_Record):
 
     path: str  # as given with --examples
     rows: int  # how many rows the prompt shows
-    sha256: str | None = None  # of the file's bytes (None in version 1 manifests)
     # Position of each shown row among the file's data rows (0 = first row after the header),
-    # in file order: `examples.shown_rows(path, row_indices, spec)` reads them back.
-    row_indices: list[int] | None = None  # None in version 1 manifests
+    # in file order: `examples.shown_rows(path, rows_used, spec)` reads them back; the file's hash is
+    # `fingerprint.examples_hash`.
+    rows_used: list[int] | None = None  # None in version 1 manifests
 
 
 class GrammarRecord(_Record):

@@ -184,7 +184,7 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
     if prompt.examples is not None:
         assert config.examples is not None
         examples = mf.ExamplesRecord(path=str(config.examples), rows=len(prompt.examples.rows),
-                                     sha256=examples_hash, row_indices=list(prompt.examples.indices))
+                                     rows_used=list(prompt.examples.indices))
     prompt_hash = mf.sha256_bytes(prompt.text.encode("utf-8"))
     return mf.RunManifest(
         status="running", output=str(config.out), format=sink.format, spec=spec_record,
