@@ -98,9 +98,9 @@ def _eval_json(synthetic: Path, out: Path, *extra: str) -> tuple[int, dict]:
     return code, json.loads(out.read_text()) if out.exists() else {}
 
 
-def test_prompt_examples_are_the_manifest_row_indices(synthetic, tmp_path, capsys):
+def test_prompt_examples_are_the_manifest_rows_used(synthetic, tmp_path, capsys):
     # The run manifest names the examples file and which of its rows the prompts showed
-    # (`examples.row_indices`); only those rows count as prompt copies.
+    # (`examples.rows_used`); only those rows count as prompt copies.
     syn = tmp_path / "syn.csv"
     syn.write_bytes(synthetic.read_bytes())
     lines = synthetic.read_text().splitlines()
@@ -112,7 +112,7 @@ def test_prompt_examples_are_the_manifest_row_indices(synthetic, tmp_path, capsy
     manifest = {
         "spec": {"hash": "sha256:" + hashlib.sha256(SPEC.read_bytes()).hexdigest()},
         "style": "seed_ex",
-        "examples": {"path": str(examples), "rows": 2, "row_indices": [0, 1]},
+        "examples": {"path": str(examples), "rows": 2, "rows_used": [0, 1]},
     }
     (tmp_path / "syn.csv.manifest.json").write_text(json.dumps(manifest))
     code, data = _eval_json(syn, tmp_path / "r.json", "--fail-on", "prompt_copy_rate>=0.01")
@@ -124,7 +124,7 @@ def test_prompt_examples_are_the_manifest_row_indices(synthetic, tmp_path, capsy
         "spec_matches": True,
         "style": "seed_ex",
         "examples_path": str(examples),
-        "prompt_examples": "row_indices",
+        "prompt_examples": "rows_used",
     }
     assert "warning" not in capsys.readouterr().err
 
@@ -143,7 +143,7 @@ def test_manifest_of_another_spec_warns(synthetic, tmp_path, capsys):
     ("manifest", "message"),
     [
         ("{not json", "cannot read the run manifest"),
-        ('{"examples": {"path": "x.csv", "row_indices": [-1]}}', "row_indices"),
+        ('{"examples": {"path": "x.csv", "rows_used": [-1]}}', "rows_used"),
         ('{"examples": "x.csv"}', "not an object"),
     ],
 )
@@ -156,13 +156,13 @@ def test_unreadable_manifest_is_a_user_error(manifest, message, synthetic, tmp_p
     assert code == 2 and message in err and "Traceback" not in err
 
 
-def test_row_indices_beyond_the_examples_file(synthetic, tmp_path, capsys):
+def test_rows_used_beyond_the_examples_file(synthetic, tmp_path, capsys):
     syn = tmp_path / "syn.csv"
     syn.write_bytes(synthetic.read_bytes())
     examples = tmp_path / "examples.csv"
     examples.write_text("\n".join(synthetic.read_text().splitlines()[:3]) + "\n")
     (tmp_path / "syn.csv.manifest.json").write_text(
-        json.dumps({"examples": {"path": str(examples), "row_indices": [0, 5]}})
+        json.dumps({"examples": {"path": str(examples), "rows_used": [0, 5]}})
     )
     code, _ = _eval_json(syn, tmp_path / "r.json")
     assert code == 2 and "example row 5" in capsys.readouterr().err
@@ -272,7 +272,7 @@ def test_manifest_naming_only_the_examples_file(synthetic, tmp_path):
     args = ["eval", "--spec", str(SPEC), "--real", str(real_csv("cirrhosis")), "--synthetic", str(syn)]
     assert main([*args, "--json", str(js)]) == 0
     data = json.loads(js.read_text())
-    # Without row_indices the whole examples file stands in for the prompt rows (an upper bound).
+    # Without rows_used the whole examples file stands in for the prompt rows (an upper bound).
     assert data["figures"]["prompt_copy_rate"]["synthetic"] == pytest.approx(2 / 200)
     assert data["manifest"]["prompt_examples"] == "whole_file"
     assert data["manifest"]["spec_matches"] is None

@@ -3,8 +3,8 @@
 The one place eval reads a manifest, tolerantly: a table need not come from `synspec run`, and
 a manifest from an older or newer synspec may lack a field. Read: the spec's hash (to warn when
 the table was made from another spec), the prompt style, the examples file, and the examples'
-rows the prompts showed (`examples.row_indices`: 0-based row indices into that file). Without
-`row_indices` the whole examples file stands in for the prompt rows: a superset, so the prompt-copy
+rows the prompts showed (`examples.rows_used`: 0-based row indices into that file). Without
+`rows_used` the whole examples file stands in for the prompt rows: a superset, so the prompt-copy
 rate is then an upper bound.
 """
 
@@ -32,7 +32,7 @@ class RunInputs:
     spec_hash: str | None = None
     style: str | None = None
     examples_path: Path | None = None
-    row_indices: tuple[int, ...] | None = None
+    rows_used: tuple[int, ...] | None = None
     examples_hash: str | None = None
 
 
@@ -84,20 +84,20 @@ def read_run_inputs(synthetic: Path) -> RunInputs | None:
     if not isinstance(saved, dict):
         raise _bad(path, "it is not a JSON object")
     examples = _section(saved, "examples", path)
-    row_indices = examples.get("row_indices")
-    if row_indices is not None:
-        if not isinstance(row_indices, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in row_indices
+    rows_used = examples.get("rows_used")
+    if rows_used is not None:
+        if not isinstance(rows_used, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in rows_used
         ):
-            raise _bad(path, "examples.row_indices must be a list of row numbers (0, 1, ...)")
-        row_indices = tuple(row_indices)
+            raise _bad(path, "examples.rows_used must be a list of row numbers (0, 1, ...)")
+        rows_used = tuple(rows_used)
     named = _text(examples.get("path"), path, "examples.path")
     return RunInputs(
         path=path,
         spec_hash=_text(_section(saved, "spec", path).get("hash"), path, "spec.hash"),
         style=_text(saved.get("style"), path, "style"),
         examples_path=Path(named) if named else None,
-        row_indices=row_indices,
+        rows_used=rows_used,
         examples_hash=_text(
             _section(saved, "fingerprint", path).get("examples_hash"), path, "fingerprint.examples_hash"
         ),
@@ -110,7 +110,7 @@ def file_hash(path: Path) -> str:
         return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-Source = Literal["row_indices", "whole_file"]
+Source = Literal["rows_used", "whole_file"]
 
 
 def _prompt_rows(
@@ -128,17 +128,17 @@ def _prompt_rows(
             "counted against its rows as they are now"
         )
     raw = read_raw(named, spec)
-    if inputs.row_indices is None:
+    if inputs.rows_used is None:
         return to_typed(raw, spec).frame, "whole_file"
-    beyond = [i for i in inputs.row_indices if i >= len(raw)]
+    beyond = [i for i in inputs.rows_used if i >= len(raw)]
     if beyond:
         raise UserError(
             f"the run manifest names example row {beyond[0]}, but {named} has {len(raw)} rows",
             where=str(inputs.path),
             hint="the examples file was replaced after the run; restore it or delete the manifest",
         )
-    picked = raw.iloc[list(inputs.row_indices)].reset_index(drop=True)
-    return to_typed(picked, spec).frame, "row_indices"
+    picked = raw.iloc[list(inputs.rows_used)].reset_index(drop=True)
+    return to_typed(picked, spec).frame, "rows_used"
 
 
 def read_manifest(synthetic: Path, spec: ir.Spec, spec_path: Path) -> ManifestRead:

@@ -173,7 +173,7 @@ class ManifestInputs(_Model):
     spec_matches: bool | None  # None: the manifest records no spec hash
     style: str | None
     examples_path: str | None
-    prompt_examples: Literal["row_indices", "whole_file"] | None  # which rows prompt copies count
+    prompt_examples: Literal["rows_used", "whole_file"] | None  # which rows prompt copies count
 
 
 class Verdict(_Model):
