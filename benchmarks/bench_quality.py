@@ -4,7 +4,8 @@ Usage (from the repository root, in a virtualenv with the `bench` extra; see doc
     python -m benchmarks.bench_quality [--datasets diabetes stroke cirrhosis breast_cancer]
         [--rows 2000] [--styles clin_rule seed_ex] [--seeding levels joint]
         [--peers independent gaussian_copula ctgan] [--ctgan-epochs N] [--no-synspec]
-        [--seed 1] [--out benchmarks/_data/quality] [--reuse] [--data DIR]
+        [--seed 1] [--threads 1] [--holdout-frac 0.2] [--out benchmarks/_data/quality] [--reuse]
+        [--data DIR]
 
 Per dataset the real file is split once into train and holdout (`synspec eval`'s own seeded,
 stratified split). The peers are fit on the train split only, so that eval's privacy figures
