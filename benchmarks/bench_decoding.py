@@ -53,16 +53,31 @@ def column_figures(spec, frame, real) -> dict[str, dict[str, float]]:  # noqa: A
         syn = frame[column.name].dropna().to_numpy(float)
         ref = real[column.name].dropna().to_numpy(float)
         c = 5 / max(len(syn), 1)
-        ratios = {p: (np.mean(np.isclose(syn, p)) + c) / (np.mean(np.isclose(ref, p)) + c)
-                  for p in boundary_points(spec, column)}
+        ratios = {
+            p: (np.mean(np.isclose(syn, p)) + c) / (np.mean(np.isclose(ref, p)) + c)
+            for p in boundary_points(spec, column)
+        }
         worst = max(ratios, key=ratios.get)
-        out[column.name] = {"ks": float(ks_2samp(syn, ref).statistic), "boundary_excess": float(ratios[worst]),
-                            "worst_point": worst}
+        out[column.name] = {
+            "ks": float(ks_2samp(syn, ref).statistic),
+            "boundary_excess": float(ratios[worst]),
+            "worst_point": worst,
+        }
     return out
 
 
-def decode_rows(engine, grammars, prompt, fixed, *, candidates, batch_size, seed,  # noqa: ANN001
-                max_new, temperature=1.0):
+def decode_rows(
+    engine,
+    grammars,
+    prompt,
+    fixed,
+    *,
+    candidates,
+    batch_size,
+    seed,  # noqa: ANN001
+    max_new,
+    temperature=1.0,
+):
     """Texts (None where incomplete) for each seeded row; mean effective candidates."""
     from synspec.generate import resample
     from synspec.generate.pipeline import batch_seed
@@ -71,20 +86,33 @@ def decode_rows(engine, grammars, prompt, fixed, *, candidates, batch_size, seed
     prompt_ids = engine.prompt_ids(prompt)
     decoded = []
     for start in range(0, len(expanded), batch_size):
-        chunk = expanded[start:start + batch_size]
+        chunk = expanded[start : start + batch_size]
         lark = [grammars.for_row(f)[0].lark for f in chunk]
-        decoded += engine.decoder.decode(prompt_ids, lark, temperature=temperature,
-                                         seed=batch_seed(seed, start // batch_size), max_new_tokens=max_new)
-    log_w = np.array([d.log_weight if d.complete else -np.inf for d in decoded]).reshape(len(fixed), candidates)
-    picks = resample.choose(log_w, np.random.default_rng(seed)) if candidates > 1 else np.zeros(len(fixed), int)
-    texts = [decoded[g * candidates + k].text if decoded[g * candidates + k].complete else None
-             for g, k in enumerate(picks)]
+        decoded += engine.decoder.decode(
+            prompt_ids,
+            lark,
+            temperature=temperature,
+            seed=batch_seed(seed, start // batch_size),
+            max_new_tokens=max_new,
+        )
+    log_w = np.array([d.log_weight if d.complete else -np.inf for d in decoded]).reshape(
+        len(fixed), candidates
+    )
+    picks = (
+        resample.choose(log_w, np.random.default_rng(seed)) if candidates > 1 else np.zeros(len(fixed), int)
+    )
+    texts = [
+        decoded[g * candidates + k].text if decoded[g * candidates + k].complete else None
+        for g, k in enumerate(picks)
+    ]
     ess = float(np.mean(resample.effective_sample_size(log_w))) if candidates > 1 else 1.0
     return texts, ess
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--spec", default="diabetes")
     parser.add_argument("--rows", type=int, default=256)
     parser.add_argument("--candidates", type=int, default=4)
@@ -111,13 +139,24 @@ def main() -> None:
     prompt = render_prompt(spec, args.style)
     max_new = pipeline.max_new_tokens(spec)
     levels = seeding.seeded_columns(spec, "levels")
-    fixed = [row for b in range(-(-args.rows // args.batch_size))
-             for row in seeding.draw_batch(spec, levels, args.batch_size, args.seed, b)][: args.rows]
+    fixed = [
+        row
+        for b in range(-(-args.rows // args.batch_size))
+        for row in seeding.draw_batch(spec, levels, args.batch_size, args.seed, b)
+    ][: args.rows]
     results = {}
     for method, k in (("plain", 1), (f"resample K={args.candidates}", args.candidates)):
         start = time.perf_counter()
-        texts, ess = decode_rows(engine, grammars, prompt, fixed, candidates=k, batch_size=args.batch_size,
-                                 seed=args.seed, max_new=max_new)
+        texts, ess = decode_rows(
+            engine,
+            grammars,
+            prompt,
+            fixed,
+            candidates=k,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            max_new=max_new,
+        )
         seconds = time.perf_counter() - start
         rows = []
         for text in texts:
@@ -127,22 +166,45 @@ def main() -> None:
                 rows.append(row_format.parse_row(spec, text))
             except (ValueError, KeyError):
                 continue
-        raw = pd.DataFrame([[r.get(c.name) or (c.missing_token or "") if not c.is_key else "1"
-                             for c in spec.columns] for r in rows], columns=list(spec.column_names), dtype=object)
+        raw = pd.DataFrame(
+            [
+                [r.get(c.name) or (c.missing_token or "") if not c.is_key else "1" for c in spec.columns]
+                for r in rows
+            ],
+            columns=list(spec.column_names),
+            dtype=object,
+        )
         frame = data.to_typed(raw, spec).frame
-        results[method] = {"seconds": round(seconds, 1), "rows": len(rows), "effective_candidates": round(ess, 2),
-                           "columns": column_figures(spec, frame, real)}
+        results[method] = {
+            "seconds": round(seconds, 1),
+            "rows": len(rows),
+            "effective_candidates": round(ess, 2),
+            "columns": column_figures(spec, frame, real),
+        }
     cpu = platform.processor() or platform.machine()
-    print(f"spec {args.spec}, {args.rows} rows, style {args.style}, seeding levels, seed {args.seed}; "
-          f"{os.cpu_count()} cores ({cpu}); `python -m benchmarks.bench_decoding --spec {args.spec} "
-          f"--rows {args.rows} --candidates {args.candidates}`\n")
+    print(
+        f"spec {args.spec}, {args.rows} rows, style {args.style}, seeding levels, seed {args.seed}; "
+        f"{os.cpu_count()} cores ({cpu}); `python -m benchmarks.bench_decoding --spec {args.spec} "
+        f"--rows {args.rows} --candidates {args.candidates}`\n"
+    )
     names = list(next(iter(results.values()))["columns"])
-    print("| method | seconds | rows | eff. candidates | " + " | ".join(f"{n} KS / excess" for n in names) + " |")
+    print(
+        "| method | seconds | rows | eff. candidates | "
+        + " | ".join(f"{n} KS / excess" for n in names)
+        + " |"
+    )
     print("|---" * (4 + len(names)) + "|")
     for method, r in results.items():
-        cells = [f"{r['columns'][n]['ks']:.3f} / {r['columns'][n]['boundary_excess']:.1f}"
-                 f" (at {r['columns'][n]['worst_point']:g})" for n in names]
-        print(f"| {method} | {r['seconds']} | {r['rows']} | {r['effective_candidates']} | " + " | ".join(cells) + " |")
+        cells = [
+            f"{r['columns'][n]['ks']:.3f} / {r['columns'][n]['boundary_excess']:.1f}"
+            f" (at {r['columns'][n]['worst_point']:g})"
+            for n in names
+        ]
+        print(
+            f"| {method} | {r['seconds']} | {r['rows']} | {r['effective_candidates']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

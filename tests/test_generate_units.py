@@ -86,7 +86,8 @@ def test_quantile_bins_close_at_each_quantile(deciles: ir.Spec) -> None:
     # age: decimal(2), range 0.08 to 80, deciles 10, 20, 28, 36, 43, 49, 56, 63, 73.
     bins, shares = seeding.quantile_bins(deciles.column("age"))
     edges = [8, 1000, 2000, 2800, 3600, 4300, 4900, 5600, 6300, 7300, 8000]
-    assert bins == [Within(edges[0], edges[1])] + [Within(a + 1, b) for a, b in zip(edges[1:-1], edges[2:], strict=True)]
+    assert bins == [Within(edges[0], edges[1])] + [
+        Within(a + 1, b) for a, b in zip(edges[1:-1], edges[2:], strict=True)]
     assert shares == pytest.approx([0.1] * 10)
 
 

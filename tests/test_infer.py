@@ -458,7 +458,7 @@ def _assert_cells_supported(quantiles, n_present: int, k: int) -> None:
     """Every cell between declared quantiles (and 0% and 100%) holds k rows, except the
     zero-row sliver between two neighbouring jumps (statistics.SLIVER)."""
     shares = [0.0] + [p / 100 for p, _ in quantiles] + [1.0]
-    for a, b in zip(shares, shares[1:]):
+    for a, b in zip(shares, shares[1:], strict=False):
         assert b - a <= 0.00011 or (b - a) * n_present >= k - 0.01 * n_present / 100, (quantiles, n_present)
 
 

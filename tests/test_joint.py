@@ -71,13 +71,20 @@ def test_marginals_match_declared_frequencies_quantiles_and_missing_rate() -> No
     assert abs(np.mean(smoker == "NA") - 0.1) < _share_tolerance(0.1, N)
     present = smoker[smoker != "NA"]
     assert abs(np.mean(present == "Y") - 0.2) < _share_tolerance(0.2, len(present))
-    for name, quantiles in (("age", [(25, 35), (50, 50), (75, 64)]), ("bmi", [(10, 20.1), (50, 26.0), (90, 34.5)])):
+    for name, quantiles in (
+        ("age", [(25, 35), (50, 50), (75, 64)]),
+        ("bmi", [(10, 20.1), (50, 26.0), (90, 34.5)]),
+    ):
         values = drawn.numbers[name]
         assert values.min() >= spec.column(name).low and values.max() <= spec.column(name).high
         for percent, value in quantiles:
             # The share at or below the declared quantile, within sampling error plus one grid cell.
             below = np.mean(values <= value)
-            assert abs(below - percent / 100) < _share_tolerance(percent / 100, N) + 0.015, (name, percent, below)
+            assert abs(below - percent / 100) < _share_tolerance(percent / 100, N) + 0.015, (
+                name,
+                percent,
+                below,
+            )
 
 
 def test_declared_correlations_are_reproduced_through_skewed_and_binary_marginals() -> None:
@@ -90,9 +97,12 @@ def test_declared_correlations_are_reproduced_through_skewed_and_binary_marginal
 
 def test_values_pile_only_where_the_statistics_say() -> None:
     """No range end or threshold gets more than its share (the edge piling of masked decoding)."""
-    spec = _spec(BASIC + """
+    spec = _spec(
+        BASIC
+        + """
 rule old_not_smoking: age > 80 -> not smoker
-""")
+"""
+    )
     drawn = JointSampler(spec).draw(N, np.random.default_rng(9))
     age = drawn.numbers["age"]
     # CDF mass of one integer cell at 80 and at the range ends: a few tenths of a percent.
@@ -162,11 +172,17 @@ rule glucose_means_diabetes: glucose > 200 -> diabetes
     column = spec.column("glucose")
     location = column.location
     conditionals = (
-        ir.Conditional(given="diabetes", level="1", quantiles=((10, 150), (50, 210), (90, 280)), location=location),
-        ir.Conditional(given="diabetes", level="0", values=((100, 0.3), (130, 0.4), (160, 0.3)), location=location),
+        ir.Conditional(
+            given="diabetes", level="1", quantiles=((10, 150), (50, 210), (90, 280)), location=location
+        ),
+        ir.Conditional(
+            given="diabetes", level="0", values=((100, 0.3), (130, 0.4), (160, 0.3)), location=location
+        ),
     )
-    columns = tuple(c.model_copy(update={"conditionals": conditionals}) if c.name == "glucose" else c
-                    for c in spec.columns)
+    columns = tuple(
+        c.model_copy(update={"conditionals": conditionals}) if c.name == "glucose" else c
+        for c in spec.columns
+    )
     spec = spec.model_copy(update={"columns": columns})
     sampler = JointSampler(spec)
     assert sampler.columns.index("diabetes") < sampler.columns.index("glucose")
@@ -229,7 +245,7 @@ def _random_spec(draw: st.DrawFn) -> str:
     threshold = draw(st.integers(lo, hi))
     rho = draw(st.floats(-0.6, 0.6))
     op = draw(st.sampled_from([">", ">=", "<", "<="]))
-    missing = f"\n  missing {m} as \"NA\"" if m else ""
+    missing = f'\n  missing {m} as "NA"' if m else ""
     return f"""
 dataset random
 column flag: boolean 1/0
@@ -279,10 +295,13 @@ correlation x, y: 0.5
 correlation y, flag: 0.3
 """)
     location = spec.column("x").location
-    conditionals = (ir.Conditional(given="flag", level="1", quantiles=((50, 70),), location=location),
-                    ir.Conditional(given="flag", level="0", quantiles=((50, 40),), location=location))
-    columns = tuple(c.model_copy(update={"conditionals": conditionals}) if c.name == "x" else c
-                    for c in spec.columns)
+    conditionals = (
+        ir.Conditional(given="flag", level="1", quantiles=((50, 70),), location=location),
+        ir.Conditional(given="flag", level="0", quantiles=((50, 40),), location=location),
+    )
+    columns = tuple(
+        c.model_copy(update={"conditionals": conditionals}) if c.name == "x" else c for c in spec.columns
+    )
     spec = spec.model_copy(update={"columns": columns})
     sampler = JointSampler(spec)
     assert sampler.columns.index("flag") < sampler.columns.index("x")

@@ -166,5 +166,6 @@ def joint_columns(spec: ir.Spec) -> tuple[str, ...]:
 
 def draw_joint(spec: ir.Spec, size: int, seed: int, batch_index: int) -> list[dict[str, Draw]]:
     """`size` rows drawn together from the spec's aggregates (exact file texts)."""
-    rows: list[dict[str, Draw]] = [dict(row) for row in joint_sampler(spec).draw_batch(size, seed, batch_index)]
+    drawn = joint_sampler(spec).draw_batch(size, seed, batch_index)
+    rows: list[dict[str, Draw]] = [dict(row) for row in drawn]
     return rows

@@ -64,25 +64,45 @@ def _binned(prof: Profile, codes: Callable[[Profile], tuple[np.ndarray, list[str
     return out
 
 
-def strongest_partners(profiles: list[Profile], codes: Callable[[Profile], tuple[np.ndarray, list[str]]],
-                       groups: Callable[[Profile], list[tuple[str, np.ndarray]]], *, target: str | None,
-                       keys: set[str]) -> dict[str, list[Partner]]:
+def strongest_partners(
+    profiles: list[Profile],
+    codes: Callable[[Profile], tuple[np.ndarray, list[str]]],
+    groups: Callable[[Profile], list[tuple[str, np.ndarray]]],
+    *,
+    target: str | None,
+    keys: set[str],
+) -> dict[str, list[Partner]]:
     """For each column, the partners whose levels its statistics are also given, strongest
-    first (see the module docstring); columns without one are absent. `groups(prof)` gives a candidate's levels
-    seen at least k times with their row masks."""
-    candidates = [p for p in profiles if p.kind in ("categorical", "boolean") and p.name not in keys
-                  and p.name != target and 2 <= len(p.level_counts) <= MAX_PARTNER_LEVELS]
+    first (see the module docstring); columns without one are absent. `groups(prof)` gives a
+    candidate's levels seen at least k times with their row masks."""
+    candidates = [
+        p
+        for p in profiles
+        if p.kind in ("categorical", "boolean")
+        and p.name not in keys
+        and p.name != target
+        and 2 <= len(p.level_counts) <= MAX_PARTNER_LEVELS
+    ]
     by_name = {p.name: p for p in profiles}
-    target_codes = codes(by_name[target])[0] if target in by_name and \
-        by_name[target].kind in ("categorical", "boolean") else None
+    target_codes = (
+        codes(by_name[target])[0]
+        if target in by_name and by_name[target].kind in ("categorical", "boolean")
+        else None
+    )
     out: dict[str, list[Partner]] = {}
     for prof in profiles:
         if prof.name in keys or prof.name == target or prof.kind == "empty":
             continue
         x = _binned(prof, codes)
         floor = max(MIN_DEPENDENCE, cramers_v(x, target_codes) if target_codes is not None else 0.0)
-        scored = sorted(((cramers_v(x, codes(cand)[0]), cand.position, cand) for cand in candidates
-                         if cand.name != prof.name), key=lambda t: (-t[0], t[1]))
+        scored = sorted(
+            (
+                (cramers_v(x, codes(cand)[0]), cand.position, cand)
+                for cand in candidates
+                if cand.name != prof.name
+            ),
+            key=lambda t: (-t[0], t[1]),
+        )
         partners: list[Partner] = []
         for v, _, cand in scored:
             level_groups = groups(cand)

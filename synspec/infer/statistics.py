@@ -71,7 +71,8 @@ def quantile_items(values: np.ndarray, k: int, fixed: Callable[[float], str]) ->
                 percents = [tail, *percents, 100 - tail]
     measured = np.quantile(values, [p / 100 for p in percents])
     jumps = _point_masses(values, k)
-    knots = [(share, value) for lo, hi, value in jumps for share in (lo, hi) if 0 < round(share * 100, 2) < 100]
+    knots = [(share, value) for lo, hi, value in jumps for share in (lo, hi)
+             if 0 < round(share * 100, 2) < 100]
     # A regular quantile inside a jump, or closer than k rows to one of its bounds, would
     # only describe a handful of rows between them: the jump's bounds replace it.
     gap = k / len(values)

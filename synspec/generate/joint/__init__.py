@@ -65,8 +65,9 @@ class JointSampler:
     def __init__(self, spec: ir.Spec, *, calibration_rows: int = CALIBRATION_ROWS) -> None:
         self.spec = spec
         self.rule_classes = RuleClasses(spec)
-        candidates = [c.name for c in spec.generated_columns
-                      if is_drawable(c) and c.name in self.rule_classes.classes]
+        candidates = [
+            c.name for c in spec.generated_columns if is_drawable(c) and c.name in self.rule_classes.classes
+        ]
         drawn = set(candidates)
         # Marginals keyed (column, None) overall and (column, "given\0level") per level.
         self.marginals: dict[tuple[str, str | None], Marginal] = {}
@@ -79,8 +80,9 @@ class JointSampler:
                     self.marginals[(name, f"{cond.given}\0{cond.level}")] = marginal(column, classes, cond)
         self._set_structure(choose_givens(spec, candidates, self.marginals))
         self._improve_structure()
-        self._checker_rules = [r for r in spec.hard_rules
-                               if r.name not in self.rule_classes.compiled and set(r.columns) <= drawn]
+        self._checker_rules = [
+            r for r in spec.hard_rules if r.name not in self.rule_classes.compiled and set(r.columns) <= drawn
+        ]
         self._checker: Checker | None = None
         self.targets: dict[Pair, float] = {}
         for corr in spec.correlations:
@@ -100,10 +102,14 @@ class JointSampler:
         self.index = {name: i for i, name in enumerate(self.slots)}
         # Per column, (class index of a level of its given column, marginal given that level).
         self._by_level: dict[str, list[tuple[int, Marginal]]] = {
-            name: [(self._level_class(g, key.split("\0", 1)[1]), m)
-                   for (col, key), m in self.marginals.items()
-                   if col == name and key is not None and key.split("\0", 1)[0] == g]
-            for name, g in given.items() if g is not None}
+            name: [
+                (self._level_class(g, key.split("\0", 1)[1]), m)
+                for (col, key), m in self.marginals.items()
+                if col == name and key is not None and key.split("\0", 1)[0] == g
+            ]
+            for name, g in given.items()
+            if g is not None
+        }
 
     def _level_class(self, column: str, level: str) -> int:
         """The rule class index of one level (file text) of a categorical or boolean column."""
@@ -219,8 +225,12 @@ class JointSampler:
 
         if self._checker is None:
             self._checker = checker.compile_checker(self.spec)
-        raw = pd.DataFrame({c.name: result.texts.get(c.name, np.full(n, c.missing_token or "", dtype=object))
-                            for c in self.spec.columns})
+        raw = pd.DataFrame(
+            {
+                c.name: result.texts.get(c.name, np.full(n, c.missing_token or "", dtype=object))
+                for c in self.spec.columns
+            }
+        )
         report = self._checker.run(data.to_typed(raw, self.spec))
         names = {r.name for r in self._checker_rules}
         bad = np.zeros(n, dtype=bool)
@@ -239,13 +249,15 @@ class JointSampler:
         def measure(latent: np.ndarray) -> dict[Pair, float]:
             u = ndtr(z @ np.linalg.cholesky(latent).T)
             numbers = self._draw(u, v, render=False).numbers
-            return {(i, j): pearson(numbers[self.slots[i]], numbers[self.slots[j]])
-                    for i, j in self.targets}
+            return {(i, j): pearson(numbers[self.slots[i]], numbers[self.slots[j]]) for i, j in self.targets}
 
         return calibrate(d, self.targets, measure)
 
     def observed_correlations(self, result: Draw) -> dict[tuple[str, str], float]:
         """The Pearson correlation of each declared pair in `result` (for tests and reports)."""
-        return {(self.slots[i], self.slots[j]):
-                pearson(result.numbers[self.slots[i]], result.numbers[self.slots[j]])
-                for i, j in self.targets}
+        return {
+            (self.slots[i], self.slots[j]): pearson(
+                result.numbers[self.slots[i]], result.numbers[self.slots[j]]
+            )
+            for i, j in self.targets
+        }

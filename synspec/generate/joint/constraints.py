@@ -38,7 +38,8 @@ class RuleClasses:
         self.compiled = {rule.name for rule in rules}
         self.classes: dict[str, Classes] = {
             column.name: order_boolean_classes(column_classes(column, cuts.get(column.name, set())))
-            for column in spec.generated_columns}
+            for column in spec.generated_columns
+        }
         order = generation_order(spec)
         analyzer = RuleAnalyzer(spec)
         self.groups: list[tuple[list[str], np.ndarray]] = []
@@ -53,8 +54,13 @@ class RuleClasses:
                 self.compiled -= {r.name for r in group_rules}
                 continue
             index = {n: {c: k for k, c in enumerate(self.classes[n])} for n in ordered}
-            table = np.array([[index[n][c] for n, c in zip(ordered, combo, strict=True)]
-                              for combo in sorted(combos, key=repr)], dtype=np.int64)
+            table = np.array(
+                [
+                    [index[n][c] for n, c in zip(ordered, combo, strict=True)]
+                    for combo in sorted(combos, key=repr)
+                ],
+                dtype=np.int64,
+            )
             self.groups.append((ordered, table.reshape(len(combos), len(ordered))))
         self.group_of = {n: g for g, (cols, _) in enumerate(self.groups) for n in cols}
 

@@ -58,8 +58,14 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else float("nan")
 
 
-def calibrate(size: int, targets: dict[Pair, float], measure: Callable[[np.ndarray], dict[Pair, float]],
-              *, iterations: int = 10, tolerance: float = 0.01) -> np.ndarray:
+def calibrate(
+    size: int,
+    targets: dict[Pair, float],
+    measure: Callable[[np.ndarray], dict[Pair, float]],
+    *,
+    iterations: int = 10,
+    tolerance: float = 0.01,
+) -> np.ndarray:
     """Latent correlations (size x size) whose draws show `targets` under `measure`.
 
     `measure(latent)` draws rows with that latent matrix (with fixed random numbers, so it

@@ -24,7 +24,9 @@ import numpy as np
 from synspec import ir
 from synspec.targets.grammar.automaton import MISSING_CLASS
 
-Classes = list[tuple]  # the automaton's classes of one column: ("num", lo, hi) | ("bool", b) | ("level", v) | ("missing",)
+Classes = list[
+    tuple
+]  # the automaton's classes of one column: ("num", lo, hi) | ("bool", b) | ("level", v) | ("missing",)
 
 
 def scaled(column: ir.Column, value: float) -> int:
@@ -80,8 +82,9 @@ class Marginal:
         return points
 
     # -- drawing -------------------------------------------------------------------------
-    def draw(self, u: np.ndarray, v: np.ndarray, allowed: np.ndarray,
-             render: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def draw(
+        self, u: np.ndarray, v: np.ndarray, allowed: np.ndarray, render: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Cells for uniforms `u` (the value) and `v` (missingness) where `allowed[i, c]` says
         whether row i may take class c. Returns (class index, file text, number) per row;
         the number is NaN for missing and categorical cells, booleans are 1/0. With
@@ -131,7 +134,9 @@ class LevelMarginal(Marginal):
     latent correlation gives a positive Pearson correlation with the 1/0 coding.
     """
 
-    def __init__(self, column: ir.Column, classes: Classes, frequencies: tuple[tuple[str, float], ...]) -> None:
+    def __init__(
+        self, column: ir.Column, classes: Classes, frequencies: tuple[tuple[str, float], ...]
+    ) -> None:
         self.shares = dict(frequencies)
         super().__init__(column, classes)
 
@@ -141,8 +146,9 @@ class LevelMarginal(Marginal):
         return cls[1]
 
     def _value_class_mass(self) -> np.ndarray:
-        mass = np.array([0.0 if c == MISSING_CLASS else self.shares.get(self._text(c), 0.0)
-                         for c in self.classes])
+        mass = np.array(
+            [0.0 if c == MISSING_CLASS else self.shares.get(self._text(c), 0.0) for c in self.classes]
+        )
         total = mass.sum()
         return mass / total if total > 0 else mass
 
@@ -171,7 +177,11 @@ class ValuesMarginal(Marginal):
 
     def _members(self, cls: int) -> np.ndarray:
         c = self.classes[cls]
-        return (self.points >= c[1]) & (self.points <= c[2]) if c[0] == "num" else np.zeros(len(self.points), bool)
+        return (
+            (self.points >= c[1]) & (self.points <= c[2])
+            if c[0] == "num"
+            else np.zeros(len(self.points), bool)
+        )
 
     def _value_class_mass(self) -> np.ndarray:
         return np.array([self.shares[self._members(i)].sum() for i in range(len(self.classes))])
@@ -194,11 +204,16 @@ class ValuesMarginal(Marginal):
 class QuantileMarginal(Marginal):
     """A numeric column drawn from the piecewise-linear CDF through its range ends and quantiles."""
 
-    def __init__(self, column: ir.Column, classes: Classes, quantiles: tuple[tuple[float, float], ...]) -> None:
+    def __init__(
+        self, column: ir.Column, classes: Classes, quantiles: tuple[tuple[float, float], ...]
+    ) -> None:
         self.low, self.high = scaled(column, column.low), scaled(column, column.high)  # type: ignore[arg-type]
         probs = [0.0] + [p / 100 for p, _ in quantiles] + [1.0]
-        knots = [float(self.low)] + [float(np.clip(scaled(column, q), self.low, self.high))
-                                    for _, q in quantiles] + [float(self.high)]
+        knots = (
+            [float(self.low)]
+            + [float(np.clip(scaled(column, q), self.low, self.high)) for _, q in quantiles]
+            + [float(self.high)]
+        )
         # Drop knots that repeat a probability (a 0% or 100% quantile) and keep values rising.
         p_out, x_out = [probs[0]], [knots[0]]
         for p, x in zip(probs[1:], knots[1:], strict=True):
@@ -273,20 +288,27 @@ def marginal(column: ir.Column, classes: Classes, conditional: ir.Conditional | 
         return QuantileMarginal(column, classes, conditional.quantiles)
     if column.values:
         return ValuesMarginal(column, classes, column.values)
-    if column.low is None or column.high is None or not (math.isfinite(column.low) and math.isfinite(column.high)):
+    if (
+        column.low is None
+        or column.high is None
+        or not (math.isfinite(column.low) and math.isfinite(column.high))
+    ):
         raise ValueError(f"column {column.name}: quantiles need both range ends to be drawn")
     return QuantileMarginal(column, classes, column.quantiles)
 
 
-def quantiles_on_values(column: ir.Column, quantiles: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+def quantiles_on_values(
+    column: ir.Column, quantiles: tuple[tuple[float, float], ...]
+) -> tuple[tuple[float, float], ...]:
     """Shares of a values-column's declared values under a quantile curve: each value takes
     the curve's mass between the midpoints to its neighbours (for a level of a `given`
     column whose rows were too few to publish every value's share, only its quantiles)."""
     values = [v for v, _ in column.values]
     points = [scaled(column, v) for v in values]
     low, high = min(points), max(points)
-    curve = QuantileMarginal(column.model_copy(update={"low": values[0], "high": values[-1]}),
-                             [("num", low, high)], quantiles)
+    curve = QuantileMarginal(
+        column.model_copy(update={"low": values[0], "high": values[-1]}), [("num", low, high)], quantiles
+    )
     edges = [float(low)] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] + [float(high)]
     mass = np.diff(curve.cdf(np.array(edges)))
     mass[-1] += 1.0 - curve.cdf(float(high))

@@ -63,7 +63,9 @@ def _distance(a: Marginal, b: Marginal) -> float:
     return sample_distance(b, cls, x)
 
 
-def dependence(spec: ir.Spec, column: str, given: str, marginals: dict[tuple[str, str | None], Marginal]) -> float:
+def dependence(
+    spec: ir.Spec, column: str, given: str, marginals: dict[tuple[str, str | None], Marginal]
+) -> float:
     """Share-weighted distance between `column`'s statistics given each level of `given` and
     its statistics overall (0 when nothing is declared given `given`)."""
     shares = dict(spec.column(given).frequencies)
@@ -76,11 +78,14 @@ def dependence(spec: ir.Spec, column: str, given: str, marginals: dict[tuple[str
     return score
 
 
-def choose_givens(spec: ir.Spec, drawn: list[str],
-                  marginals: dict[tuple[str, str | None], Marginal]) -> dict[str, str | None]:
+def choose_givens(
+    spec: ir.Spec, drawn: list[str], marginals: dict[tuple[str, str | None], Marginal]
+) -> dict[str, str | None]:
     """The column each drawn column is drawn given (None: its statistics over all rows)."""
     drawn_set = set(drawn)
-    shared = {frozenset((a, b)) for rule in spec.hard_rules for a in rule.columns for b in rule.columns if a != b}
+    shared = {
+        frozenset((a, b)) for rule in spec.hard_rules for a in rule.columns for b in rule.columns if a != b
+    }
     candidates = []
     for name in drawn:
         for given in dict.fromkeys(c.given for c in spec.column(name).conditionals):
@@ -90,7 +95,9 @@ def choose_givens(spec: ir.Spec, drawn: list[str],
     parent: dict[str, str | None] = dict.fromkeys(drawn)
     # Best first; ties fall back to file order so the choice never depends on set order.
     position = {c.name: c.position for c in spec.columns}
-    for _, _, name, given in sorted(candidates, key=lambda c: (not c[0], -c[1], position[c[2]], position[c[3]])):
+    for _, _, name, given in sorted(
+        candidates, key=lambda c: (not c[0], -c[1], position[c[2]], position[c[3]])
+    ):
         if parent[name] is not None:
             continue
         ancestor: str | None = given
