@@ -189,15 +189,18 @@ def test_seed_ex_with_examples(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> None:
+    # `--seeding levels` leaves the numbers to the model, so the run is slow enough to be
+    # killed between batches (joint seeding writes these 16 rows in a few milliseconds).
     n, batch = 16, 4
     reference = tmp_path / "ref.csv"
-    assert run_cli(DIABETES, "-n", n, "-o", reference, "--batch-size", batch, "--seed", 9) == 0
+    assert run_cli(DIABETES, "-n", n, "-o", reference, "--batch-size", batch, "--seed", 9,
+                   "--seeding", "levels") == 0
 
     out = tmp_path / "killed.csv"
     manifest_path = tmp_path / "killed.csv.manifest.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "synspec", "run", str(DIABETES), "-n", str(n), "-o",
-                             str(out), "--batch-size", str(batch), "--seed", "9"],
+                             str(out), "--batch-size", str(batch), "--seed", "9", "--seeding", "levels"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
@@ -219,8 +222,10 @@ def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> N
     assert 0 < rows < n
     assert not out.exists()
     # A resume with other settings is refused: the rows on disk came from another run.
-    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 10, "--resume") == 2
-    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 9, "--resume") == 0
+    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 10, "--seeding", "levels",
+                   "--resume") == 2
+    assert run_cli(DIABETES, "-n", n, "-o", out, "--batch-size", batch, "--seed", 9, "--seeding", "levels",
+                   "--resume") == 0
     # Exactly n rows, none lost or duplicated: the same bytes as the run never interrupted.
     assert len(read_rows(out)) == n + 1
     assert out.read_bytes() == reference.read_bytes()

@@ -10,6 +10,8 @@ these fixed values" into `InfeasibleRow`.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from synspec import ir
 from synspec.errors import UserError
 from synspec.generate.seeding import Draw
@@ -40,12 +42,17 @@ def build(spec: ir.Spec, fixed: dict[str, Draw]) -> RowGrammar:
         raise InfeasibleRow(fixed, exc.message) from exc
 
 
+# Rows drawn by the joint draw rarely share their fixed values, so the cache keeps only the
+# most recent grammars: a long run must not hold one grammar per row it ever made.
+CACHE_SIZE = 4096
+
+
 class RowGrammars:
-    """The grammars of one spec's rows, by their fixed values."""
+    """The grammars of one spec's rows, by their fixed values (the `CACHE_SIZE` latest)."""
 
     def __init__(self, spec: ir.Spec) -> None:
         self.spec = spec
-        self._cache: dict[tuple[tuple[str, Draw], ...], tuple[RowGrammar, int]] = {}
+        self._cache: OrderedDict[tuple[tuple[str, Draw], ...], tuple[RowGrammar, int]] = OrderedDict()
 
     def unconstrained(self) -> RowGrammar:
         """The grammar with nothing fixed (what it enforces goes into the manifest)."""
@@ -54,8 +61,12 @@ class RowGrammars:
     def for_row(self, fixed: dict[str, Draw]) -> tuple[RowGrammar, int]:
         """The grammar forcing `fixed`, and how many of its last values had to be released."""
         key = tuple(fixed.items())
-        if key not in self._cache:
+        if key in self._cache:
+            self._cache.move_to_end(key)
+        else:
             self._cache[key] = self._relaxed(fixed)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return self._cache[key]
 
     def _relaxed(self, fixed: dict[str, Draw]) -> tuple[RowGrammar, int]:
