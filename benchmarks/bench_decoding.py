@@ -9,9 +9,8 @@ The model writes every numeric column here: only categorical and boolean columns
 methods decode the same seeded rows with the same prompt. `resample` decodes K candidates
 per row and keeps one in proportion to its importance weight (`synspec/generate/resample.py`).
 Measured against the real file (`../shared/data/<spec>.csv`, or $SYNSPEC_DATA): per numeric
-column the KS distance and the boundary excess (the largest ratio of synthetic to real share
-at a range end or on either side of a rule threshold, with c = 5 / rows added to both shares;
-docs/metrics.md), plus seconds and the mean effective number of candidates.
+column the KS distance and the boundary excess as `synspec eval` computes it
+(`synspec.evaluate.boundary`; docs/metrics.md), plus seconds and the mean effective number of candidates.
 """
 
 from __future__ import annotations
@@ -31,20 +30,11 @@ os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def boundary_points(spec, column) -> list[float]:  # noqa: ANN001
-    """Range ends and the values on either side of each rule threshold on `column`."""
-    from synspec.targets.grammar.automaton import analyse_rules
-    from synspec.targets.grammar.ranges import decimal_places, scaled_bounds
-
-    unit = 10 ** decimal_places(column)
-    lo, hi = scaled_bounds(column)
-    cuts, _, _, _ = analyse_rules(spec)
-    points = {lo, hi} | {k for c in cuts.get(column.name, ()) for k in (c - 1, c) if lo <= k <= hi}
-    return sorted(p / unit for p in points)
-
-
 def column_figures(spec, frame, real) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    """KS and boundary excess per numeric column, the latter exactly as `synspec eval` reports it."""
     from scipy.stats import ks_2samp
+
+    from synspec.evaluate.boundary import column_boundaries
 
     out = {}
     for column in spec.generated_columns:
@@ -52,16 +42,13 @@ def column_figures(spec, frame, real) -> dict[str, dict[str, float]]:  # noqa: A
             continue
         syn = frame[column.name].dropna().to_numpy(float)
         ref = real[column.name].dropna().to_numpy(float)
-        c = 5 / max(len(syn), 1)
-        ratios = {
-            p: (np.mean(np.isclose(syn, p)) + c) / (np.mean(np.isclose(ref, p)) + c)
-            for p in boundary_points(spec, column)
-        }
-        worst = max(ratios, key=ratios.get)
+        found = column_boundaries(spec, column, real[column.name], frame[column.name])
+        rated = [p for p in found["boundary_points"] if p["ratio"] is not None]
+        worst = max(rated, key=lambda p: p["ratio"])
         out[column.name] = {
             "ks": float(ks_2samp(syn, ref).statistic),
-            "boundary_excess": float(ratios[worst]),
-            "worst_point": worst,
+            "boundary_excess": float(worst["ratio"]),
+            "worst_point": worst["value"],
         }
     return out
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from synspec import ir
 from synspec.targets.grammar.automaton import MISSING_CLASS
+from synspec.targets.grammar.ranges import decimal_places, number_text
 
 Classes = list[
     tuple
@@ -31,18 +32,7 @@ Classes = list[
 
 def scaled(column: ir.Column, value: float) -> int:
     """A declared number on the column's scaled-integer grid."""
-    places = column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0
-    return round(Fraction(str(value)) * 10**places)
-
-
-def render_scaled(column: ir.Column, k: int) -> str:
-    """The file text of a scaled integer (`-` sign, exactly `places` decimals)."""
-    places = column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0
-    if places == 0:
-        return str(k)
-    sign, k = ("-", -k) if k < 0 else ("", k)
-    whole, frac = divmod(k, 10**places)
-    return f"{sign}{whole}.{frac:0{places}d}"
+    return round(Fraction(str(value)) * 10 ** decimal_places(column))
 
 
 def is_drawable(column: ir.Column) -> bool:
@@ -265,12 +255,12 @@ class QuantileMarginal(Marginal):
 
 
 def _unit(column: ir.Column) -> float:
-    return float(10 ** (column.places or 0 if column.kind is ir.ColumnKind.DECIMAL else 0))
+    return float(10 ** decimal_places(column))
 
 
 def _texts(column: ir.Column, points: np.ndarray) -> np.ndarray:
     unique, inverse = np.unique(points.astype(np.int64), return_inverse=True)
-    return np.array([render_scaled(column, int(k)) for k in unique], dtype=object)[inverse]
+    return np.array([number_text(column, int(k)) for k in unique], dtype=object)[inverse]
 
 
 def marginal(column: ir.Column, classes: Classes, conditional: ir.Conditional | None = None) -> Marginal:
