@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synspec.memo import by_identity
 from synspec.tree import child_nodes
 
 
@@ -254,6 +255,12 @@ class Correlation(_Frozen):
     location: Location
 
 
+@by_identity
+def _column_index(columns: tuple[Column, ...]) -> dict[str, Column]:
+    # Built once per columns tuple: a linear scan per lookup made wide specs quadratic.
+    return {col.name: col for col in reversed(columns)}  # the first of a name wins
+
+
 class Spec(_Frozen):
     name: str
     description: str | None = None
@@ -267,10 +274,7 @@ class Spec(_Frozen):
     path: str
 
     def column(self, name: str) -> Column:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
+        return _column_index(self.columns)[name]
 
     @property
     def column_names(self) -> tuple[str, ...]:

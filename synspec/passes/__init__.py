@@ -7,6 +7,9 @@ error in a file at once. The spec is returned only when no error was reported.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +45,26 @@ class CheckResult:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: parsing and checking allocate a node per token and
+    free nothing, so on a wide spec the collector's repeated full scans cost more than the work
+    (a third of `check` at 5,000 columns). Whatever is garbage is collected afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def check_source(source: Source) -> CheckResult:
+    with _collector_paused():
+        return _check_source(source)
+
+
+def _check_source(source: Source) -> CheckResult:
     parsed = parse(source)
     if parsed.tree is None:
         return CheckResult(source, None, parsed.diagnostics)

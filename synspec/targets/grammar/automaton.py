@@ -35,8 +35,9 @@ MAX_COMBINATIONS = 2_000_000
 MISSING_CLASS = ("missing",)
 
 Class = tuple  # one of the class tuples above
-# Per group of rule-linked columns, the class combinations its remaining columns may still take.
-Remaining = tuple[frozenset[tuple[Class, ...]], ...]
+# Per group of rule-linked columns begun and not finished (by group number), the class
+# combinations its remaining columns may still take.
+Remaining = tuple[tuple[int, frozenset[tuple[Class, ...]]], ...]
 # The value expressions a comparison may hold; each is either expressed or refused below.
 _OPERANDS = (ir.ColumnRef, ir.Const, ir.Level, ir.Arith, ir.Neg)
 
@@ -370,25 +371,35 @@ def valid_combinations(analyzer: RuleAnalyzer, ordered: list[str], allowed: dict
     Depth-first over the columns, checking each rule as soon as its last column is assigned,
     so a branch that breaks a rule is cut at once instead of enumerating the full product.
     """
+    position = {n: i for i, n in enumerate(ordered)}
     due: dict[int, list[ir.Rule]] = {}
     for rule in rules:
-        last = max(ordered.index(c) for c in mentioned_columns(rule.expr) if c in ordered)
+        last = max(position[c] for c in mentioned_columns(rule.expr) if c in position)
         due.setdefault(last, []).append(rule)
     out: list[tuple[Class, ...]] = []
     env: dict[str, Class] = {}
-
-    def walk(depth: int, prefix: tuple[Class, ...]) -> None:
-        if depth == len(ordered):
-            out.append(prefix)
-            return
+    # An explicit stack (prefix so far, classes of the next column still to try), so a long
+    # chain of linked columns is not bounded by Python's recursion limit.
+    stack: list[tuple[tuple[Class, ...], list[Class]]] = []
+    if ordered:
+        stack.append(((), list(reversed(allowed[ordered[0]]))))
+    else:
+        out.append(())
+    while stack:
+        prefix, todo = stack[-1]
+        if not todo:
+            stack.pop()
+            continue
+        depth = len(prefix)
         name = ordered[depth]
-        for cls in allowed[name]:
-            env[name] = cls
-            if all(analyzer.value(r.expr, env) is not False for r in due.get(depth, ())):
-                walk(depth + 1, prefix + (cls,))
-        del env[name]
-
-    walk(0, ())
+        cls = todo.pop()
+        env[name] = cls  # deeper columns left in env are harmless: no rule due here reads them
+        if not all(analyzer.value(r.expr, env) is not False for r in due.get(depth, ())):
+            continue
+        if depth + 1 == len(ordered):
+            out.append(prefix + (cls,))
+        else:
+            stack.append((prefix + (cls,), list(reversed(allowed[ordered[depth + 1]]))))
     return frozenset(out)
 
 
@@ -480,9 +491,10 @@ def _rule_groups(spec: ir.Spec, order: tuple[str, ...], rules: list[ir.Rule], cu
     """Per group of connected columns: its columns in generation order and their valid class
     combinations. A group too large to enumerate moves its rules from `enforced` to `after`."""
     analyzer = RuleAnalyzer(spec)
+    position = {n: i for i, n in enumerate(order)}
     groups = []
     for cols, group_rules in rule_components(rules, cuts):
-        ordered = [n for n in order if n in cols]
+        ordered = sorted((n for n in cols if n in position), key=position.__getitem__)
         size = math.prod(len(allowed[n]) for n in ordered)
         if size > MAX_COMBINATIONS:
             for rule in group_rules:
@@ -509,45 +521,72 @@ def _states(spec: ir.Spec, order: tuple[str, ...], classes: dict[str, list[Class
             texts: dict[str, str], within: dict[str, Within]) -> tuple[State, ...]:
     """The minimal automaton: a state is (position, the combinations each group has left).
 
-    States are numbered in depth-first discovery order, so renderers name them stably.
+    Only the groups begun and not finished at a position can differ between states there
+    (a group not begun has all its combinations left, a finished one only the empty rest), so
+    a state's key holds just those: its size follows the rules' overlap, not the spec's width.
+    States are numbered in depth-first discovery order, so renderers name them stably; the
+    walk keeps its own stack, so its depth is not bounded by Python's recursion limit.
     """
     group_of = {n: k for k, (cols, _) in enumerate(groups) for n in cols}
+    position = {n: i for i, n in enumerate(order)}
+    last_of = {k: max(position[n] for n in cols) for k, (cols, _) in enumerate(groups)}
     cells = {name: _fixed_cell(spec.column(name), text) for name, text in texts.items()}
-    def choices(i: int, remaining: Remaining) -> list[tuple[Symbol, Remaining]]:
+
+    def choices(i: int, active: Remaining) -> list[tuple[Symbol, Remaining]]:
         name = order[i]
         k = group_of.get(name)
         if k is None:
             if name in within:
-                return [(Symbol(name, (c,)), remaining) for c in allowed[name]]
+                return [(Symbol(name, (c,)), active) for c in allowed[name]]
             if name in cells:
-                return [(Symbol(name, tuple(allowed[name]), cells[name]), remaining)]
-            return [(Symbol(name, tuple(column_classes(spec.column(name), set()))), remaining)]
+                return [(Symbol(name, tuple(allowed[name]), cells[name]), active)]
+            return [(Symbol(name, tuple(column_classes(spec.column(name), set()))), active)]
+        left = dict(active)
         by_first: dict[Class, set[tuple[Class, ...]]] = {}
-        for combo in remaining[k]:
+        for combo in left.get(k, groups[k][1]):
             by_first.setdefault(combo[0], set()).add(combo[1:])
-        return [(Symbol(name, (c,), cells.get(name)),
-                 remaining[:k] + (frozenset(by_first[c]),) + remaining[k + 1:])
-                for c in classes[name] if c in by_first]
+        out = []
+        for c in classes[name]:
+            if c not in by_first:
+                continue
+            nxt = {key: rest for key, rest in left.items() if key != k}
+            if i != last_of[k]:
+                nxt[k] = frozenset(by_first[c])
+            out.append((Symbol(name, (c,), cells.get(name)), tuple(sorted(nxt.items()))))
+        return out
 
     states: list[State | None] = []
     index: dict[tuple[int, Remaining], int] = {}
+    # One frame per state being expanded: position, its number, its options, the next option
+    # to look at, and the state each distinct continuation leads to.
+    stack: list[tuple[int, int, list[tuple[Symbol, Remaining]], list[int], dict[Remaining, int | None]]] = []
 
-    def visit(i: int, remaining: Remaining) -> int:
-        key = (i, remaining)
-        if key in index:
-            return index[key]
-        options = choices(i, remaining)
-        me = index[key] = len(states)
+    def enter(i: int, active: Remaining) -> int:
+        me = index[(i, active)] = len(states)
         states.append(None)
-        target: dict[Remaining, int | None] = {}
-        for _, nxt in options:
-            if nxt not in target:
-                target[nxt] = None if i + 1 == len(order) else visit(i + 1, nxt)
-        states[me] = State(i, tuple((symbol, target[nxt]) for symbol, nxt in options))
+        stack.append((i, me, choices(i, active), [0], {}))
         return me
 
     if order:
-        visit(0, tuple(valid for _, valid in groups))
+        enter(0, ())
+    while stack:
+        i, me, options, at, target = stack[-1]
+        descended = False
+        while at[0] < len(options) and not descended:
+            nxt = options[at[0]][1]
+            at[0] += 1
+            if nxt in target:
+                continue
+            if i + 1 == len(order):
+                target[nxt] = None
+            elif (i + 1, nxt) in index:
+                target[nxt] = index[(i + 1, nxt)]
+            else:
+                target[nxt] = enter(i + 1, nxt)
+                descended = True
+        if not descended:
+            states[me] = State(i, tuple((symbol, target[nxt]) for symbol, nxt in options))
+            stack.pop()
     return tuple(s for s in states if s is not None)
 
 
