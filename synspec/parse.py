@@ -81,6 +81,8 @@ def _span_of(meta_or_token) -> Span:
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+# One escape inside a "string": a known one, `\uXXXX`, or (group 2) anything else.
+_ESCAPE_RE = re.compile(r'\\(?:(u[0-9a-fA-F]{4}|["\\ntr])|(u[0-9a-fA-F]{0,3}|.))')
 
 
 def unescape(body: str) -> str:
@@ -105,6 +107,31 @@ def unescape(body: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _bad_escapes(source: Source, raw: Tree) -> list[Diagnostic]:
+    """Every unknown escape in a "string" (`\\q`, `\\u12`), located: unescaping must never
+    drop a backslash silently (`"C:\\data"` would become `C:data`, and fmt would write that)."""
+    found = []
+    strings: list[Token] = []
+    stack: list[Any] = [raw]
+    while stack:  # an explicit stack: rules may nest deeper than Python's recursion limit
+        node = stack.pop()
+        if isinstance(node, Tree):
+            stack.extend(node.children)
+        elif isinstance(node, Token) and node.type == "STRING":
+            strings.append(node)
+    for tok in sorted(strings, key=lambda t: t.start_pos or 0):
+        assert tok.start_pos is not None, "the parser's tokens carry positions"
+        for m in _ESCAPE_RE.finditer(str(tok), 1, len(tok) - 1):
+            if m.group(2) is None:
+                continue
+            start = tok.start_pos + m.start()
+            found.append(make("S103", f"unknown escape `{m.group()}` in a string", source,
+                              Span(start, tok.start_pos + m.end()), label="not an escape synspec knows",
+                              help='write \\\\ for a backslash (e.g. "C:\\\\data"); the escapes are '
+                                   '\\" \\\\ \\n \\t \\r and \\uXXXX (four hex digits)'))
+    return found
 
 
 def _text(tok: Token) -> n.Text:
@@ -518,6 +545,9 @@ def parse(source: Source) -> ParseResult:
         diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
                     help="split the rule into simpler rules")
         return ParseResult(source, None, (diag,))
+    escapes = _bad_escapes(source, raw)
+    if escapes:
+        return ParseResult(source, None, tuple(escapes))
     tree = to_nodes(raw)  # its own stack: no depth limit
     too_deep = [item for item in tree.items
                 if isinstance(item, n.Rule) and _depth(item.expr) > MAX_EXPRESSION_DEPTH]

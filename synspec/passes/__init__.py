@@ -23,11 +23,16 @@ from synspec.passes.correlations import correlations
 from synspec.passes.declarations import declarations
 from synspec.passes.header import header
 from synspec.passes.names import names
+from synspec.passes.numbers import numbers
 from synspec.passes.rule_sanity import rule_sanity
 from synspec.passes.rules import rules
+from synspec.passes.satisfiable import satisfiable
 from synspec.source import Source, Span
 
-PASSES = (header, declarations, conditionals, names, correlations, rules, rule_sanity, contradictions)
+PASSES = (numbers, header, declarations, conditionals, names, correlations, rules, rule_sanity,
+          contradictions)
+# Passes over the checked spec, run when the passes above found no error.
+SPEC_PASSES = (satisfiable,)
 
 
 @dataclass(frozen=True)
@@ -71,14 +76,17 @@ def _check_source(source: Source) -> CheckResult:
     ctx = Context(source, parsed.tree)
     for run_pass in PASSES:
         run_pass(ctx)
-    diagnostics = tuple(sorted(ctx.diagnostics, key=sort_key))
     spec = None
-    if not any(d.is_error for d in diagnostics):
+    if not any(d.is_error for d in ctx.diagnostics):
         spec = ir.Spec(
             name=ctx.name, description=ctx.description, source=ctx.data_source, rows=ctx.rows,
             target=ctx.target, keys=ctx.keys, columns=tuple(ctx.columns_in_order()),
             rules=tuple(ctx.rules), correlations=tuple(ctx.correlations), path=source.path)
-    return CheckResult(source, spec, diagnostics)
+        for run_spec_pass in SPEC_PASSES:
+            run_spec_pass(ctx, spec)
+        if any(d.is_error for d in ctx.diagnostics):
+            spec = None
+    return CheckResult(source, spec, tuple(sorted(ctx.diagnostics, key=sort_key)))
 
 
 def check_text(text: str, path: str = "<string>") -> CheckResult:
@@ -89,7 +97,7 @@ def check_file(path: str | Path) -> CheckResult:
     """Check a spec file; an unreadable file is reported as diagnostic S102."""
     try:
         source = Source.read(path)
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: not UTF-8 text (UnicodeDecodeError) or binary
         source = Source(str(path), "")
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         diag = make("S102", f"cannot read spec: {reason}", source, Span(0, 0),

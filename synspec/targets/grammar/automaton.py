@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from synspec import ir
 from synspec.errors import UserError
+from synspec.memo import by_identity
 from synspec.targets import row_format as rf
 from synspec.targets.grammar.ranges import decimal_places, scale_value, scaled_bounds, scaled_values
 from synspec.targets.order import generation_order, mentioned_columns
@@ -485,30 +486,92 @@ def _allowed_classes(spec: ir.Spec, classes: dict[str, list[Class]], texts: dict
     return allowed
 
 
-def _rule_groups(spec: ir.Spec, order: tuple[str, ...], rules: list[ir.Rule], cuts: dict[str, set[int]],
-                 allowed: dict[str, list[Class]], enforced: dict[str, str], after: dict[str, str],
-                 constrained: bool) -> list[tuple[list[str], frozenset[tuple[Class, ...]]]]:
-    """Per group of connected columns: its columns in generation order and their valid class
-    combinations. A group too large to enumerate moves its rules from `enforced` to `after`."""
+@dataclass(frozen=True)
+class RuleGroup:
+    """Columns linked by compiled hard rules: in generation order, their rules, and their valid
+    class combinations (None when there are more than `MAX_COMBINATIONS` to enumerate)."""
+
+    columns: list[str]
+    rules: list[ir.Rule]
+    valid: frozenset[tuple[Class, ...]] | None
+    size: int  # class combinations before the rules apply
+
+
+def rule_groups(spec: ir.Spec, order: tuple[str, ...], rules: list[ir.Rule], cuts: dict[str, set[int]],
+                allowed: dict[str, list[Class]]) -> list[RuleGroup]:
+    """Every group of rule-linked columns with its valid combinations (empty: no row can
+    satisfy its rules)."""
     analyzer = RuleAnalyzer(spec)
     position = {n: i for i, n in enumerate(order)}
     groups = []
     for cols, group_rules in rule_components(rules, cuts):
         ordered = sorted((n for n in cols if n in position), key=position.__getitem__)
         size = math.prod(len(allowed[n]) for n in ordered)
-        if size > MAX_COMBINATIONS:
-            for rule in group_rules:
-                enforced.pop(rule.name, None)
-                after[rule.name] = f"its columns have {size} class combinations, more than the grammar keeps"
+        valid = (None if size > MAX_COMBINATIONS
+                 else valid_combinations(analyzer, ordered, allowed, group_rules))
+        groups.append(RuleGroup(ordered, group_rules, valid, size))
+    return groups
+
+
+@by_identity
+def _unconstrained_groups(spec: ir.Spec) -> tuple[dict[str, set[int]], list[ir.Rule], dict[str, str],
+                                                  dict[str, str], list[RuleGroup]]:
+    """(cuts, compiled rules, enforced, checked_after, groups) of a row with nothing fixed:
+    computed once per spec, since `check` and then `compile` or `run` both need it."""
+    order = generation_order(spec)
+    cuts, rules, enforced, after = analyse_rules(spec)
+    classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+    return cuts, rules, enforced, after, rule_groups(spec, order, rules, cuts, classes)
+
+
+def unsatisfiable_rules(spec: ir.Spec) -> list[list[ir.Rule]]:
+    """The hard rules no row can satisfy: per group of linked columns that has no valid row, a
+    smallest set of its rules that contradict each other (or their columns' ranges), in file
+    order. What `check` reports; the grammar refuses to build for these groups."""
+    cuts, _, _, _, groups = _unconstrained_groups(spec)
+    analyzer = RuleAnalyzer(spec)
+    out = []
+    for group in groups:
+        if group.valid is None or group.valid:
             continue
-        valid = valid_combinations(analyzer, ordered, allowed, group_rules)
-        if not valid:
+        allowed = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in group.columns}
+
+        def satisfiable(rules: list[ir.Rule], group: RuleGroup = group,
+                        allowed: dict[str, list[Class]] = allowed) -> bool:
+            mentioned = set().union(*(mentioned_columns(r.expr) for r in rules))
+            ordered = [n for n in group.columns if n in mentioned]
+            return bool(valid_combinations(analyzer, ordered, allowed, rules))
+
+        # Drop each rule the contradiction does not need (deletion filter): what is left is
+        # minimal, so the message names the rules to look at, not a whole group.
+        core = list(group.rules)
+        for rule in group.rules:
+            trial = [r for r in core if r is not rule]
+            if trial and not satisfiable(trial):
+                core = trial
+        out.append(core)
+    return out
+
+
+def _usable_groups(spec: ir.Spec, groups: list[RuleGroup], enforced: dict[str, str], after: dict[str, str],
+                   constrained: bool) -> list[tuple[list[str], frozenset[tuple[Class, ...]]]]:
+    """The groups the automaton tracks; a group too large to enumerate moves its rules from
+    `enforced` to `after`, and a group with no valid combination is a `UserError`."""
+    out = []
+    for group in groups:
+        if group.valid is None:
+            for rule in group.rules:
+                enforced.pop(rule.name, None)
+                after[rule.name] = (f"its columns have {group.size} class combinations, "
+                                    "more than the grammar keeps")
+            continue
+        if not group.valid:
             raise UserError(f"no row of {spec.name} can satisfy the rules "
-                            + ", ".join(r.name for r in group_rules)
+                            + ", ".join(r.name for r in group.rules)
                             + (" with the fixed values" if constrained else ""),
                             where=spec.path, hint="the rules contradict each other or the column ranges")
-        groups.append((ordered, valid))
-    return groups
+        out.append((group.columns, group.valid))
+    return out
 
 
 def _fixed_cell(column: ir.Column, text: str) -> str:
@@ -596,14 +659,20 @@ def row_automaton(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -
     order = generation_order(spec)
     texts, within = _split_fixed(spec, order, dict(fixed or {}))
     _check_declared_values(spec, order)
-    cuts, rules, enforced, after = analyse_rules(spec)
-    for name, bounds in within.items():
-        # Split the column's classes at the interval's ends, then allow those inside it.
-        cuts = {**cuts, name: cuts.get(name, set()) | {bounds.low, bounds.high + 1}}
-    classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
-    allowed = _allowed_classes(spec, classes, texts, within)
-    groups = _rule_groups(spec, order, rules, cuts, allowed, enforced, after,
-                          constrained=bool(texts or within))
+    if not texts and not within:
+        cuts, rules, enforced, after, found = _unconstrained_groups(spec)
+        enforced, after = dict(enforced), dict(after)
+        classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+        allowed = classes
+    else:
+        cuts, rules, enforced, after = analyse_rules(spec)
+        for name, bounds in within.items():
+            # Split the column's classes at the interval's ends, then allow those inside it.
+            cuts = {**cuts, name: cuts.get(name, set()) | {bounds.low, bounds.high + 1}}
+        classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+        allowed = _allowed_classes(spec, classes, texts, within)
+        found = rule_groups(spec, order, rules, cuts, allowed)
+    groups = _usable_groups(spec, found, enforced, after, constrained=bool(texts or within))
     states = _states(spec, order, classes, allowed, groups, texts, within)
     return RowAutomaton(spec=spec, order=order, states=states, enforced=enforced, checked_after=after,
                         fixed={**texts, **within})
