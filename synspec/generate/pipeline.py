@@ -381,15 +381,16 @@ def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, si
 
 # ---- step 7: publishing -----------------------------------------------------------------------
 def finish(sink: Sink, manifest: mf.RunManifest, state: _State, status: mf.Status) -> RunResult:
-    """Publish OUT; a starved run names the check that rejected the most rows."""
-    commit(manifest, sink, state, status)
+    """Publish OUT, then mark the manifest complete (or starved, naming the check that rejected
+    the most rows): a manifest never says complete for an OUT that was not published."""
+    commit(manifest, sink, state, "running")
     sink.publish()
     starving = None
-    if status == "starved":
-        if state.rejected:
-            starving = max(state.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        manifest.starving_rule = starving
-        mf.save(sink.manifest_path, manifest)
+    if status == "starved" and state.rejected:
+        starving = max(state.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    manifest.status = status
+    manifest.starving_rule = starving
+    mf.save(sink.manifest_path, manifest)
     return RunResult(status, sink.rows, state.generated, dict(state.rejected), starving, manifest,
                      time.perf_counter() - state.started)
 
