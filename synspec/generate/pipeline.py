@@ -28,9 +28,10 @@ from synspec import ir
 from synspec.errors import UserError
 from synspec.generate import engines, seeding
 from synspec.generate import manifest as mf
-from synspec.generate.checking import RowChecker
+from synspec.generate.checking import RowChecker, SoftOutcome
 from synspec.generate.engines import Engine, Sampling
 from synspec.generate.examples import Examples, read_examples
+from synspec.generate.expectations import ExpectationQuota
 from synspec.generate.grammars import RowGrammars
 from synspec.generate.seeding import Draw
 from synspec.generate.sink import Sink
@@ -335,19 +336,33 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
     return _Batch(texts, relaxed, len(fixed) - len(to_decode))
 
 
-def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, state: _State) -> None:
-    """Check a batch, append the rows still needed (keys numbered on), count the rest."""
+def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, state: _State,
+           quota: ExpectationQuota) -> None:
+    """Check a batch, append the rows still needed (keys numbered on), count the rest. A row
+    that would bring a soft expectation below its `mostly` is rejected like a failing one."""
     lines = [t for t in batch.texts if t is not None]
     if len(lines) < len(batch.texts):
         state.rejected[INCOMPLETE] += len(batch.texts) - len(lines)
-    rows, reasons = checker.check(lines, sink.rows + 1)
+    rows, reasons, soft = checker.check_with_expectations(lines, sink.rows + 1)
     state.rejected.update(reasons)
-    accepted = [r for r in rows if r is not None]
+    keep: list[list[str]] = []
+    passed = 0
+    for row, outcome in zip(rows, soft, strict=True):
+        if row is None or outcome is None:
+            continue
+        passed += 1
+        if len(keep) == config.n - sink.rows:
+            continue  # passed, but not needed: not a failure
+        refused = quota.admit(*outcome)
+        if refused is not None:
+            state.rejected[refused] += 1
+            passed -= 1
+            continue
+        keep.append(row)
     state.generated += len(batch.texts)
-    state.rejected_rows += len(batch.texts) - len(accepted)
+    state.rejected_rows += len(batch.texts) - passed
     state.relaxed_rows += batch.relaxed
     state.drawn_rows += batch.drawn
-    keep = accepted[: config.n - sink.rows]
     # Key columns were numbered by position among parsed rows; renumber the kept ones.
     key_positions = [i for i, c in enumerate(config.spec.columns) if c.is_key]
     for offset, row in enumerate(keep):
@@ -358,11 +373,24 @@ def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, st
         state.first_row_s = time.perf_counter() - state.started
 
 
+def written_expectations(spec: ir.Spec, partial: Path, checker: RowChecker) -> list[SoftOutcome]:
+    """The soft outcomes of the rows an interrupted run committed (its partial file)."""
+    from synspec import data
+    from synspec.generate.checking import soft_outcomes
+
+    raw = data.read_raw(partial, spec)
+    return soft_outcomes(checker.checker.run(data.to_typed(raw, spec)), len(raw))
+
+
 def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, sink: Sink,
                manifest: mf.RunManifest, state: _State, progress: Progress) -> mf.Status:
     """Batches until N rows are committed ("complete") or the budget is spent ("starved")."""
     budget = int(config.budget_factor * config.n) + 2 * config.batch_size
     checker = RowChecker(config.spec)
+    quota = ExpectationQuota(config.spec)
+    if sink.rows:  # resumed: the rows already written count towards every expectation
+        for outcome in written_expectations(config.spec, sink.partial, checker):
+            quota.count(*outcome)
     state.loop_start = time.perf_counter()
     state.start_rows = sink.rows
     commit(manifest, sink, state, "running")
@@ -372,7 +400,7 @@ def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, si
         if state.generated >= budget:
             return "starved"
         batch = make_batch(config, plan, engine, prompt, manifest, state, progress)
-        accept(config, sink, checker, batch, state)
+        accept(config, sink, checker, batch, state, quota)
         state.batch_index += 1
         commit(manifest, sink, state, "running")
         progress.update(sink.rows, state.generated)
