@@ -248,9 +248,9 @@ SOFT = DRAWN + """expect often_female: smoker == 1 -> gender == Female
 
 
 def test_an_expectation_the_draw_misses_is_met_and_survives_resume(tmp_path: Path) -> None:
-    from synspec.passes import check_file
-
     from test_run_without_model import StandIn, config, interrupted_run
+
+    from synspec.passes import check_file
 
     spec_path = _write(tmp_path, "soft.synspec", SOFT)
     spec = check_file(spec_path).spec
