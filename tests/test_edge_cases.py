@@ -267,3 +267,69 @@ def test_an_expectation_the_draw_misses_is_met_and_survives_resume(tmp_path: Pat
     interrupted_run(config(spec, spec_path, out, n=80, seeding="joint"), after_batches=2)
     pipeline.run(config(spec, spec_path, out, n=80, seeding="joint", resume=True), engine=StandIn())
     assert out.read_bytes() == reference.read_bytes()
+
+
+# ---- wide rows: batch size from the row length, progress while a batch decodes -----------------
+def _wide_decimal_spec(n_columns: int) -> str:
+    columns = "".join(f"column v{i}: decimal(3)\n  range 0 to 1000\n" for i in range(n_columns))
+    return "dataset wide\ncolumn target: boolean 1/0\n  frequencies 1 0.4, 0 0.6\n" + columns
+
+
+def test_the_default_batch_shrinks_for_wide_rows() -> None:
+    from synspec.passes import check_file, check_text
+
+    diabetes = check_file(SPECS / "diabetes.synspec").spec
+    wide = check_text(_wide_decimal_spec(30)).spec
+    assert diabetes is not None and wide is not None
+    assert pipeline.auto_batch_size(diabetes) == 128
+    assert pipeline.MIN_AUTO_BATCH <= pipeline.auto_batch_size(wide) <= 48
+    cfg = pipeline.normalised(pipeline.RunConfig(spec=wide, spec_path=Path("w.synspec"), n=500,
+                                                 out=Path("w.csv")))
+    assert cfg.batch_size == pipeline.auto_batch_size(wide)
+    explicit = pipeline.normalised(pipeline.RunConfig(spec=wide, spec_path=Path("w.synspec"), n=500,
+                                                      out=Path("w.csv"), batch_size=100))
+    assert explicit.batch_size == 100
+
+
+def test_progress_shows_rows_as_they_finish_decoding(tmp_path: Path) -> None:
+    from test_run_without_model import StandIn
+
+    from synspec.generate.engines import RowText
+    from synspec.passes import check_file
+
+    class RowByRow(StandIn):
+        """Finishes its rows one at a time, telling the pipeline through `Sampling.on_row`."""
+
+        def generate(self, prompt, grammars, sampling):
+            for done in range(1, len(grammars) + 1):
+                sampling.on_row(done)
+            return [RowText(None, 3) for _ in grammars]
+
+    spec_path = _write(tmp_path, "w.synspec", _wide_decimal_spec(3))
+    spec = check_file(spec_path).spec
+    assert spec is not None
+    seen: list[tuple[int, int]] = []
+    cfg = pipeline.RunConfig(spec=spec, spec_path=spec_path, n=4, out=tmp_path / "w.csv", batch_size=4,
+                             seeding="levels", budget_factor=0.5)
+    progress = pipeline.Progress(4, decoded=lambda done, of: seen.append((done, of)))
+    pipeline.run(cfg, progress, engine=RowByRow(allow_load=True))
+    assert seen[:4] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.mark.model
+def test_the_decoder_reports_each_finished_row() -> None:
+    from synspec.generate import engines
+    from synspec.generate.engines import Sampling
+    from synspec.passes import check_text
+    from synspec.targets.grammar import row_grammar
+
+    spec = check_text("dataset d\ncolumn x: integer\n  range 0 to 99\ncolumn y: categorical\n"
+                      "  levels a, bb\n").spec
+    assert spec is not None
+    engine = engines.create("local", model="default")
+    calls: list[int] = []
+    grammar = row_grammar(spec).lark
+    rows = engine.generate("Write one row: x,y", [grammar] * 4,
+                           Sampling(temperature=1.0, seed=1, max_new_tokens=24, on_row=calls.append))
+    assert len(rows) == 4
+    assert calls and calls == sorted(calls) and calls[-1] == 4

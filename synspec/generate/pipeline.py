@@ -51,15 +51,21 @@ class RunConfig:
     examples: Path | None = None
     seed: int = 0
     model: str = "default"
-    # 128: the best batch size measured on the 2-core CPU with the shared prompt KV
-    # (docs/benchmarks.md, "Batch size"). Never more than n.
-    batch_size: int = 128
+    # None: `auto_batch_size` (128 for short rows, the best measured on the 2-core CPU with the
+    # shared prompt KV, docs/benchmarks.md "Batch size"; fewer for wide rows). Never more than n.
+    batch_size: int | None = None
     temperature: float = 1.0
     resume: bool = False
     force: bool = False
     engine: str = "local"  # a name or alias in `synspec.generate.engines.REGISTRY`
     seeding: str = seeding.DEFAULT_MODE  # one of seeding.MODES
     budget_factor: float = 3.0  # at most budget_factor * n + 2 * batch_size rows are generated
+
+    @property
+    def batch(self) -> int:
+        """The batch size of a normalised config (`normalised` resolves None)."""
+        assert self.batch_size is not None, "batch size read before normalised()"
+        return self.batch_size
 
 
 @dataclass
@@ -75,11 +81,19 @@ class RunResult:
 
 @dataclass
 class Progress:
-    """What the CLI's progress bar shows; `update` is called after each committed batch."""
+    """What the CLI's progress bar shows; `update` is called after each committed batch,
+    `decoded(k, of)` while a batch is decoded, each time k of its `of` rows are finished."""
 
     total: int
     update: Callable[[int, int], None] = lambda accepted, generated: None
     phase: Callable[[str], None] = lambda text: None
+    decoded: Callable[[int, int], None] = lambda done, of: None
+
+
+# The automatic batch size (see `auto_batch_size`).
+BATCH_TOKENS = 16_384
+MIN_AUTO_BATCH = 8
+MAX_AUTO_BATCH = 128
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -93,7 +107,7 @@ def validate_config(config: RunConfig) -> None:
     """Every argument error, before any file is touched or any model found."""
     if config.n < 1:
         raise UserError(f"-n must be at least 1 (got {config.n})", where="-n", hint="e.g. -n 500")
-    if config.batch_size < 1:
+    if config.batch_size is not None and config.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1 (got {config.batch_size})",
                         where="--batch-size", hint="128 is the default; smaller batches show progress sooner")
     if not math.isfinite(config.temperature) or config.temperature < 0:
@@ -115,11 +129,20 @@ def validate_config(config: RunConfig) -> None:
         raise UserError("the spec has no column to generate (all are keys)", where=config.spec.path)
 
 
+def auto_batch_size(spec: ir.Spec) -> int:
+    """The default batch: about `BATCH_TOKENS` row tokens, between `MIN_AUTO_BATCH` and
+    `MAX_AUTO_BATCH` rows. A batch commits only when its longest row is done, so wide rows
+    (a 31-column table: ~400 tokens) get smaller batches and write rows sooner, while short
+    rows keep the large batches that are fastest per row (docs/benchmarks.md)."""
+    return max(MIN_AUTO_BATCH, min(MAX_AUTO_BATCH, BATCH_TOKENS // max_new_tokens(spec)))
+
+
 def normalised(config: RunConfig) -> RunConfig:
     """A valid config with the engine's registered name and a batch no larger than the run
-    (a larger one would only make rows to throw away)."""
+    (a larger one would only make rows to throw away); no --batch-size: `auto_batch_size`."""
     validate_config(config)
-    return replace(config, batch_size=min(config.batch_size, config.n),
+    batch = config.batch_size if config.batch_size is not None else auto_batch_size(config.spec)
+    return replace(config, batch_size=min(batch, config.n),
                    engine=engines.canonical(config.engine))
 
 
@@ -194,14 +217,14 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
                              device=model.device, dtype=model.dtype),
         style=config.style, examples=examples, prompt_hash=prompt_hash,
         prompt_tokens=engine.prompt_tokens(prompt.text) if engine.loaded else None,
-        seed=config.seed, batch_size=config.batch_size, temperature=config.temperature,
+        seed=config.seed, batch_size=config.batch, temperature=config.temperature,
         engine=config.engine, seeding=plan.seeding, seeded_columns=list(plan.seeded),
         grammar=mf.GrammarRecord(enforced=dict(plan.enforced.enforced),
                                  checked_after=dict(plan.enforced.checked_after)),
         libraries=mf.library_versions(),
         fingerprint=mf.Fingerprint(
             spec_hash=spec_record.hash, n=config.n, seed=config.seed, style=config.style,
-            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch_size,
+            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch,
             temperature=config.temperature, engine=config.engine, seeding=plan.seeding,
             prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens),
         progress=mf.ProgressRecord(rows=0, bytes=0, next_batch=0),
@@ -319,7 +342,7 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
 def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, manifest: mf.RunManifest,
                state: _State, progress: Progress) -> _Batch:
     """The texts of batch `state.batch_index`: drawn rows rendered, the rest decoded together."""
-    fixed = seeding.draw(config.spec, plan.seeding, plan.seeded, config.batch_size, config.seed,
+    fixed = seeding.draw(config.spec, plan.seeding, plan.seeded, config.batch, config.seed,
                          state.batch_index)
     texts: list[str | None] = [drawn_line(config.spec, values) for values in fixed]
     to_decode = [i for i, text in enumerate(texts) if text is None]
@@ -329,7 +352,8 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
         relaxed = sum(1 for _, dropped in built if dropped)
         ensure_engine(engine, prompt, manifest, state, progress)
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
-                            max_new_tokens=plan.max_new_tokens)
+                            max_new_tokens=plan.max_new_tokens,
+                            on_row=lambda done: progress.decoded(done, len(to_decode)))
         results = engine.generate(prompt.text, [grammar.lark for grammar, _ in built], sampling)
         for i, result in zip(to_decode, results, strict=True):
             texts[i] = result.text
@@ -385,7 +409,7 @@ def written_expectations(spec: ir.Spec, partial: Path, checker: RowChecker) -> l
 def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, sink: Sink,
                manifest: mf.RunManifest, state: _State, progress: Progress) -> mf.Status:
     """Batches until N rows are committed ("complete") or the budget is spent ("starved")."""
-    budget = int(config.budget_factor * config.n) + 2 * config.batch_size
+    budget = int(config.budget_factor * config.n) + 2 * config.batch
     checker = RowChecker(config.spec)
     quota = ExpectationQuota(config.spec)
     if sink.rows:  # resumed: the rows already written count towards every expectation
