@@ -255,12 +255,6 @@ class Correlation(_Frozen):
     location: Location
 
 
-@by_identity
-def _column_index(columns: tuple[Column, ...]) -> dict[str, Column]:
-    # Built once per columns tuple: a linear scan per lookup made wide specs quadratic.
-    return {col.name: col for col in reversed(columns)}  # the first of a name wins
-
-
 class Spec(_Frozen):
     name: str
     description: str | None = None
@@ -274,7 +268,7 @@ class Spec(_Frozen):
     path: str
 
     def column(self, name: str) -> Column:
-        return _column_index(self.columns)[name]
+        return _column_index(self)[name]
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -291,3 +285,9 @@ class Spec(_Frozen):
     @property
     def soft_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.kind is RuleKind.SOFT)
+
+
+@by_identity
+def _column_index(spec: Spec) -> dict[str, Column]:
+    # Built once per spec: a linear scan per lookup made wide specs quadratic.
+    return {col.name: col for col in reversed(spec.columns)}  # the first of a name wins
