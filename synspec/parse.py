@@ -11,6 +11,7 @@ here, so no later stage can run out of stack.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -109,19 +110,11 @@ def unescape(body: str) -> str:
     return "".join(out)
 
 
-def _bad_escapes(source: Source, raw: Tree) -> list[Diagnostic]:
-    """Every unknown escape in a "string" (`\\q`, `\\u12`), located: unescaping must never
-    drop a backslash silently (`"C:\\data"` would become `C:data`, and fmt would write that)."""
+def _bad_escapes(source: Source, strings: list[Token]) -> list[Diagnostic]:
+    """Every unknown escape in these "string" tokens (`\\q`, `\\u12`), located: unescaping must
+    never drop a backslash silently (`"C:\\data"` would become `C:data`, and fmt would write that)."""
     found = []
-    strings: list[Token] = []
-    stack: list[Any] = [raw]
-    while stack:  # an explicit stack: rules may nest deeper than Python's recursion limit
-        node = stack.pop()
-        if isinstance(node, Tree):
-            stack.extend(node.children)
-        elif isinstance(node, Token) and node.type == "STRING":
-            strings.append(node)
-    for tok in sorted(strings, key=lambda t: t.start_pos or 0):
+    for tok in strings:
         assert tok.start_pos is not None, "the parser's tokens carry positions"
         for m in _ESCAPE_RE.finditer(str(tok), 1, len(tok) - 1):
             if m.group(2) is None:
@@ -134,17 +127,33 @@ def _bad_escapes(source: Source, raw: Tree) -> list[Diagnostic]:
     return found
 
 
-def _text(tok: Token) -> n.Text:
-    return n.Text(unescape(str(tok)[1:-1]), _span_of(tok))
-
-
 def _number(tok: Token) -> n.Number:
     return n.Number(float(str(tok)), str(tok), _span_of(tok))
 
 
 class _ToNodes:
     """Lark tree -> synspec.nodes. One method per grammar rule or alias, called with the
-    rule's meta (positions) and its children already built, by `to_nodes`."""
+    rule's meta (positions) and its children already built, by `to_nodes`. Numbers that
+    overflow to infinity (`1e400`) are collected in `overflows` as they are built."""
+
+    def __init__(self) -> None:
+        self.overflows: list[n.Number] = []
+        self.strings: list[Token] = []  # those holding an unknown escape
+
+    def _string(self, tok: Token) -> str:
+        body = str(tok)[1:-1]
+        if "\\" in body and any(m.group(2) is not None for m in _ESCAPE_RE.finditer(body)):
+            self.strings.append(tok)
+        return unescape(body)
+
+    def _text(self, tok: Token) -> n.Text:
+        return n.Text(self._string(tok), _span_of(tok))
+
+    def _number(self, tok: Token) -> n.Number:
+        number = _number(tok)
+        if not math.isfinite(number.value):
+            self.overflows.append(number)
+        return number
 
     # tokens and small pieces
     def name(self, meta, children):
@@ -157,7 +166,7 @@ class _ToNodes:
     def level(self, meta, children):
         tok = children[0]
         if tok.type == "STRING":
-            return n.LevelLit(unescape(str(tok)[1:-1]), True, _span_of(tok))
+            return n.LevelLit(self._string(tok), True, _span_of(tok))
         return n.LevelLit(str(tok), False, _span_of(tok))
 
     # dataset header
@@ -169,13 +178,13 @@ class _ToNodes:
                          _span_of(meta))
 
     def description(self, meta, children):
-        return n.Description(_text(children[0]), _span_of(meta))
+        return n.Description(self._text(children[0]), _span_of(meta))
 
     def source(self, meta, children):
-        return n.SourceProp(_text(children[0]), _span_of(meta))
+        return n.SourceProp(self._text(children[0]), _span_of(meta))
 
     def rows(self, meta, children):
-        return n.Rows(_number(children[0]), _span_of(meta))
+        return n.Rows(self._number(children[0]), _span_of(meta))
 
     def target(self, meta, children):
         return n.Target(children[0], _span_of(meta))
@@ -184,7 +193,7 @@ class _ToNodes:
         return n.Key(tuple(children), _span_of(meta))
 
     def missing_default(self, meta, children):
-        return n.MissingDefault(_text(children[0]), _span_of(meta))
+        return n.MissingDefault(self._text(children[0]), _span_of(meta))
 
     # columns
     def column(self, meta, children):
@@ -195,7 +204,7 @@ class _ToNodes:
         return n.IntegerType(_span_of(meta))
 
     def decimal_type(self, meta, children):
-        return n.DecimalType(_number(children[0]), _span_of(meta))
+        return n.DecimalType(self._number(children[0]), _span_of(meta))
 
     def categorical_type(self, meta, children):
         return n.CategoricalType(_span_of(meta))
@@ -204,41 +213,41 @@ class _ToNodes:
         return n.BooleanType(children[0], children[1], _span_of(meta))
 
     def unit(self, meta, children):
-        return n.Unit(_text(children[0]), _span_of(meta))
+        return n.Unit(self._text(children[0]), _span_of(meta))
 
     def range(self, meta, children):
-        return n.Range(_number(children[0]), _number(children[1]), _span_of(meta))
+        return n.Range(self._number(children[0]), self._number(children[1]), _span_of(meta))
 
     def levels(self, meta, children):
         return n.Levels(tuple(children), _span_of(meta))
 
     def missing(self, meta, children):
-        token = _text(children[1]) if len(children) > 1 else None
-        return n.Missing(_number(children[0]), token, _span_of(meta))
+        token = self._text(children[1]) if len(children) > 1 else None
+        return n.Missing(self._number(children[0]), token, _span_of(meta))
 
     def mean(self, meta, children):
-        return n.Mean(_number(children[0]), _span_of(meta))
+        return n.Mean(self._number(children[0]), _span_of(meta))
 
     def sd(self, meta, children):
-        return n.Sd(_number(children[0]), _span_of(meta))
+        return n.Sd(self._number(children[0]), _span_of(meta))
 
     def quantile(self, meta, children):
         pct_tok, value_tok = children
         pct_text = str(pct_tok)[:-1]
         percent = n.Number(float(pct_text), pct_text, _span_of(pct_tok))
-        return n.Quantile(percent, _number(value_tok), _span_of(meta))
+        return n.Quantile(percent, self._number(value_tok), _span_of(meta))
 
     def quantiles(self, meta, children):
         return n.Quantiles(tuple(children), _span_of(meta))
 
     def frequency(self, meta, children):
-        return n.Frequency(children[0], _number(children[1]), _span_of(meta))
+        return n.Frequency(children[0], self._number(children[1]), _span_of(meta))
 
     def frequencies(self, meta, children):
         return n.Frequencies(tuple(children), _span_of(meta))
 
     def value_share(self, meta, children):
-        return n.ValueShare(_number(children[0]), _number(children[1]), _span_of(meta))
+        return n.ValueShare(self._number(children[0]), self._number(children[1]), _span_of(meta))
 
     def values(self, meta, children):
         return n.Values(tuple(children), _span_of(meta))
@@ -263,17 +272,17 @@ class _ToNodes:
                       _span_of(meta))
 
     def mostly(self, meta, children):
-        return n.Mostly(_number(children[0]), _span_of(meta))
+        return n.Mostly(self._number(children[0]), _span_of(meta))
 
     def message(self, meta, children):
-        return n.Message(_text(children[0]), _span_of(meta))
+        return n.Message(self._text(children[0]), _span_of(meta))
 
     def cite(self, meta, children):
-        return n.Cite(_text(children[0]), _span_of(meta))
+        return n.Cite(self._text(children[0]), _span_of(meta))
 
     def correlation(self, meta, children):
         method = str(children[3]) if len(children) > 3 else "pearson"
-        return n.Correlation(children[0], children[1], _number(children[2]), method, _span_of(meta))
+        return n.Correlation(children[0], children[1], self._number(children[2]), method, _span_of(meta))
 
     # expressions
     def implies(self, meta, c):
@@ -313,10 +322,10 @@ class _ToNodes:
         return n.Neg(c[0], _span_of(meta))
 
     def number(self, meta, c):
-        return n.NumberLit(_number(c[0]), _span_of(meta))
+        return n.NumberLit(self._number(c[0]), _span_of(meta))
 
     def string(self, meta, c):
-        return n.StringLit(_text(c[0]), _span_of(meta))
+        return n.StringLit(self._text(c[0]), _span_of(meta))
 
     def true(self, meta, c):
         return n.BoolLit(True, _span_of(meta))
@@ -325,15 +334,15 @@ class _ToNodes:
         return n.BoolLit(False, _span_of(meta))
 
     def neg_number(self, meta, c):
-        return n.Neg(n.NumberLit(_number(c[0]), _span_of(c[0])), _span_of(meta))
+        return n.Neg(n.NumberLit(self._number(c[0]), _span_of(c[0])), _span_of(meta))
 
     def ref(self, meta, c):
         return n.Ref(c[0], _span_of(meta))
 
 
-def to_nodes(raw: Tree) -> Any:
+def to_nodes(raw: Tree, build: _ToNodes | None = None) -> Any:
     """A Lark tree as synspec nodes: each tree after its children, without recursion."""
-    build = _ToNodes()
+    build = build or _ToNodes()
     methods: dict[str, Callable[[Any, list[Any]], Any]] = {}
     stack: list[tuple[Tree, Iterator[Any], list[Any]]] = [(raw, iter(raw.children), [])]
     while True:
@@ -357,7 +366,8 @@ def to_nodes(raw: Tree) -> Any:
 
 @dataclass(frozen=True)
 class ParseResult:
-    """A tree (None when the file has syntax errors) and the diagnostics found."""
+    """A tree (None when the file has syntax errors) and the diagnostics found (with a tree:
+    numbers too large to be finite, S418, which the checking passes add to theirs)."""
 
     source: Source
     tree: n.SpecFile | None
@@ -545,10 +555,17 @@ def parse(source: Source) -> ParseResult:
         diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
                     help="split the rule into simpler rules")
         return ParseResult(source, None, (diag,))
-    escapes = _bad_escapes(source, raw)
+    build = _ToNodes()
+    tree = to_nodes(raw, build)  # its own stack: no depth limit
+    escapes = _bad_escapes(source, build.strings)
     if escapes:
         return ParseResult(source, None, tuple(escapes))
-    tree = to_nodes(raw)  # its own stack: no depth limit
+    # A number too large to be finite is an error where it is written; the tree is still
+    # returned, so the checking passes report the file's other errors in the same run.
+    overflows = tuple(make("S418", f"{num.text} is too large to be a number here", source, num.span,
+                           label="overflows to infinity",
+                           help="write a finite number (at most about 1.8e308); for no bound, "
+                                "leave the range out") for num in build.overflows)
     too_deep = [item for item in tree.items
                 if isinstance(item, n.Rule) and _depth(item.expr) > MAX_EXPRESSION_DEPTH]
     if too_deep:
@@ -558,7 +575,7 @@ def parse(source: Source) -> ParseResult:
                            help="split the rule into simpler rules") for item in too_deep)
         return ParseResult(source, None, diags)
     tree = n.SpecFile(tree.dataset, tree.items, _collect_comments(text), tree.span)
-    return ParseResult(source, tree, ())
+    return ParseResult(source, tree, overflows)
 
 
 def _depth(expr: n.Expr) -> int:

@@ -23,13 +23,12 @@ from synspec.passes.correlations import correlations
 from synspec.passes.declarations import declarations
 from synspec.passes.header import header
 from synspec.passes.names import names
-from synspec.passes.numbers import numbers
 from synspec.passes.rule_sanity import rule_sanity
 from synspec.passes.rules import rules
 from synspec.passes.satisfiable import satisfiable
 from synspec.source import Source, Span
 
-PASSES = (numbers, header, declarations, conditionals, names, correlations, rules, rule_sanity,
+PASSES = (header, declarations, conditionals, names, correlations, rules, rule_sanity,
           contradictions)
 # Passes over the checked spec, run when the passes above found no error.
 SPEC_PASSES = (satisfiable,)
@@ -74,6 +73,7 @@ def _check_source(source: Source) -> CheckResult:
     if parsed.tree is None:
         return CheckResult(source, None, parsed.diagnostics)
     ctx = Context(source, parsed.tree)
+    ctx.diagnostics.extend(parsed.diagnostics)
     for run_pass in PASSES:
         run_pass(ctx)
     spec = None

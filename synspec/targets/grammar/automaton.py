@@ -14,6 +14,7 @@ a declared value, and each class admits exactly the declared values inside it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -103,7 +104,13 @@ def class_of(column: ir.Column, classes: list[Class], text: str) -> Class:
 # ---- rule analysis: thresholds and Kleene evaluation over classes -------------------
 def _numeric_predicate(column: ir.Column, op: str, value: float) -> list[tuple[str, int]] | bool:
     """`column op value` as a conjunction of ('ge'|'lt', k) on scaled values, or a constant."""
-    s = Fraction(str(value)) * 10 ** decimal_places(column)
+    return _scaled_predicate(decimal_places(column), op, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled_predicate(places: int, op: str, value: float) -> list[tuple[str, int]] | bool:
+    # Cached: the analyser evaluates each comparison once per class combination.
+    s = Fraction(str(value)) * 10 ** places
     up, down = math.ceil(s), math.floor(s)
     if op == ">=":
         return [("ge", up)]
