@@ -87,7 +87,9 @@ _ESCAPE_RE = re.compile(r'\\(?:(u[0-9a-fA-F]{4}|["\\ntr])|(u[0-9a-fA-F]{0,3}|.))
 
 
 def unescape(body: str) -> str:
-    """Undo the escapes allowed inside a "string" (no eval of user text, ever)."""
+    """Undo the escapes allowed inside a "string" (no eval of user text, ever). An unknown
+    escape loses its backslash here, but never silently: the parser reports it (S103) and
+    the file gets no tree, so no value built from it is used."""
     out: list[str] = []
     i = 0
     while i < len(body):
