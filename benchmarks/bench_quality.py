@@ -220,10 +220,21 @@ def eval_summary(figures: dict[str, Any]) -> dict[str, float | None]:
         "detection_auc": get("detection_auc"),
         "tstr_trtr_auroc": get("tstr_trtr_auroc"),
         "boundary_excess": get("boundary_excess", "max_boundary_excess"),
+        "boundary_excess_over_noise": get("boundary_excess_over_noise"),
         "hard_failure_rate": get("hard_failure_rate"),
         "exact_copy_rate": get("exact_copy_rate"),
-        "dcr_share_below_holdout_p5": get("dcr_share_below_holdout_p5"),
+        "dcr_close_share": get("dcr_close_share"),
         "mia_auc": get("mia_auc"),
+    }
+
+
+def holdout_references(document: dict[str, Any]) -> dict[str, float | None]:
+    """What chance gives, from one eval document: the holdout's copy rate and close share
+    (the same for every generator of a dataset; printed beside the synthetic figures)."""
+    privacy = (document.get("privacy") or {}).get("synthetic") or {}
+    return {
+        "holdout_copy_rate": privacy.get("holdout_copy_rate"),
+        "holdout_dcr_close_share": privacy.get("holdout_dcr_close_share"),
     }
 
 
@@ -237,10 +248,13 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("detection AUC", "detection_auc", "{:.3f}"),
     ("TSTR/TRTR AUROC", "tstr_trtr_auroc", "{:.2f}"),
     ("max boundary excess", "boundary_excess", "{:.2f}"),
+    ("excess / chance", "boundary_excess_over_noise", "{:.2f}"),
     ("rows breaking a hard rule", "rule_failure_share", "{:.1%}"),
     ("rows failing any hard check", "hard_failure_rate", "{:.1%}"),
     ("exact copies", "exact_copy_rate", "{:.1%}"),
-    ("DCR < holdout p5", "dcr_share_below_holdout_p5", "{:.1%}"),
+    ("holdout copies (chance)", "holdout_copy_rate", "{:.1%}"),
+    ("DCR ≤ holdout p5", "dcr_close_share", "{:.1%}"),
+    ("holdout's own share", "holdout_dcr_close_share", "{:.1%}"),
     ("MIA AUC", "mia_auc", "{:.3f}"),
     ("rows/s", "rows_per_s", "{:.2f}"),
 )
@@ -730,8 +744,9 @@ def score(
         )
         _write_text_atomic(key, eval_key)
         _write_text_atomic(json.dumps(timings["eval"]), eval_key.with_suffix(".seconds"))
-    figures = json.loads(eval_json.read_text(encoding="utf-8"))["figures"]
-    scores: dict[str, Any] = eval_summary(figures)
+    document = json.loads(eval_json.read_text(encoding="utf-8"))
+    scores: dict[str, Any] = eval_summary(document["figures"])
+    scores.update(holdout_references(document))
 
     violations = table.with_name(table.name + ".violations.csv")
     timings["validate"] = _synspec(
@@ -751,7 +766,7 @@ def score(
     synthetic = model_frame(raw, data.spec)
     scores.update(quality_report(data.real_frame, synthetic, sdmetrics_metadata(data.spec), data.name))
     timings["sdmetrics"] = time.perf_counter() - start
-    return scores, timings, figures
+    return scores, timings, document["figures"]
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[str, Callable[[Dataset], tuple[Path, dict[str, Any]]]]]:

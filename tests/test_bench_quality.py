@@ -163,6 +163,12 @@ def test_eval_summary_reads_synthetic_figures_and_tolerates_absent_ones() -> Non
     assert summary["detection_auc"] is None
 
 
+def test_holdout_references_come_from_the_privacy_section() -> None:
+    document = {"privacy": {"synthetic": {"holdout_copy_rate": 0.04, "holdout_dcr_close_share": 0.061}}}
+    assert bq.holdout_references(document) == {"holdout_copy_rate": 0.04, "holdout_dcr_close_share": 0.061}
+    assert bq.holdout_references({}) == {"holdout_copy_rate": None, "holdout_dcr_close_share": None}
+
+
 def test_settings_key_is_stable_and_sensitive() -> None:
     a = bq.settings_key({"peer": "ctgan", "epochs": 30, "rows": 2000})
     assert a == bq.settings_key({"rows": 2000, "epochs": 30, "peer": "ctgan"})

@@ -147,6 +147,29 @@ def test_a_few_rows_where_the_real_table_has_none_are_no_pile(spec, real):
     assert point["ratio"] == pytest.approx(1 + 2 / boundary.SMOOTHING_ROWS)
 
 
+def test_noise_is_what_resampled_real_rows_score(spec, real, piled):
+    """Resampled real rows put about 5% at the range max, like the real table: the noise sits
+    above 1 (each of the many points can move), a table with half its rows there is far above it (a pile), and a real
+    table compared with itself is within it."""
+    found = boundary.column_boundaries(spec, spec.column("glucose"), real["glucose"], piled["glucose"])
+    assert 1.0 < found["boundary_noise"] < 2.0
+    assert found["boundary_excess"] > 3 * found["boundary_noise"]
+    assert boundary.is_pile(found["boundary_excess"], found["boundary_noise"])
+    same = boundary.column_boundaries(spec, spec.column("glucose"), real["glucose"], real["glucose"])
+    assert same["boundary_excess"] <= same["boundary_noise"]
+    assert not boundary.is_pile(same["boundary_excess"], same["boundary_noise"])
+
+
+def test_noise_is_reproducible_and_flags_need_both_conditions(spec, real):
+    column = spec.column("hba1c")
+    first = boundary.column_boundaries(spec, column, real["hba1c"], real["hba1c"].iloc[:300])
+    again = boundary.column_boundaries(spec, column, real["hba1c"], real["hba1c"].iloc[:300])
+    assert first["boundary_noise"] == again["boundary_noise"] > 1.0
+    assert not boundary.is_pile(2.5, 3.0)  # above 2, within chance
+    assert not boundary.is_pile(1.9, 1.0)  # beyond chance, below the flag
+    assert boundary.is_pile(2.5, 2.4)
+
+
 def test_declared_values_rate_only_range_and_rule_points(spec, real, piled):
     glucose = spec.column("glucose").model_copy(update={"values": ((100.0, 0.5), (300.0, 0.5))})
     found = boundary.column_boundaries(spec, glucose, real["glucose"], piled["glucose"])

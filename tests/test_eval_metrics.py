@@ -130,7 +130,26 @@ def test_privacy_distances_and_membership(spec, real):
     found = privacy.privacy_metrics(privacy.PrivacyReference(spec, real.frame, train, hold, seed=0), train)
     assert found["exact_copy_rate"] == 1.0
     assert found["mia_auc"] > 0.9
-    assert found["dcr_share_below_holdout_p5"] == 1.0 or found["holdout_dcr_p5"] == 0
+    assert found["dcr_close_share"] == 1.0
+
+
+def test_privacy_figures_can_fail_on_a_table_with_duplicate_rows(spec, real):
+    """When a tenth of the holdout duplicates train rows the holdout's 5th-percentile distance
+    is 0: a strict "closer than" share could never fail. The close share counts ties, and the
+    holdout's own share and copy rate say what chance gives."""
+    frame = real.frame
+    train = frame.iloc[:300].reset_index(drop=True)
+    fresh = frame.iloc[300:].reset_index(drop=True)
+    hold = pd.concat([fresh, train.iloc[: len(fresh) // 9]], ignore_index=True)
+    reference = privacy.PrivacyReference(spec, pd.concat([train, hold]), train, hold, seed=0)
+    assert reference.holdout_dcr_p5 == 0
+    assert reference.holdout_copy_rate == pytest.approx(0.1, abs=0.02)
+    assert reference.holdout_close_share == pytest.approx(0.1, abs=0.02)
+    copies = privacy.privacy_metrics(reference, train.iloc[:100])
+    assert copies["dcr_close_share"] == 1.0 > copies["holdout_dcr_close_share"]
+    assert copies["exact_copy_rate"] == 1.0 > copies["holdout_copy_rate"]
+    new = privacy.privacy_metrics(reference, fresh)
+    assert new["dcr_close_share"] < 0.05  # rows from the same population, none a duplicate
 
 
 def test_load_table_rejects_bad_cells(spec, tmp_path):

@@ -424,6 +424,17 @@ def test_many_rare_levels_are_summarised(tmp_path, capsys):
     assert "code29" not in (tmp_path / "codes.synspec").read_text()
 
 
+def test_a_level_named_like_a_column_is_a_warning_not_a_crash(tmp_path, capsys):
+    """A CSV whose `sex` column holds the text `age` (a column's name) gives a spec with
+    warning S208: infer writes it and passes the warning on (it once exited 3)."""
+    rows = "".join(f"{30 + i},{'age' if i % 2 else 'M'}\n" for i in range(40))
+    path = _write(tmp_path / "clash.csv", "age,sex\n" + rows)
+    out = tmp_path / "clash.synspec"
+    assert main(["infer", str(path), "-o", str(out)]) == 0
+    assert "warning[S208]" in capsys.readouterr().err
+    assert "levels" in out.read_text()
+
+
 # Whatever the table, infer either writes a spec with no diagnostic at all or refuses with a
 # UserError: never a spec that fails `synspec check`, never another exception.
 _cell_kinds = st.sampled_from(["int", "dec", "cat", "bool", "const"])

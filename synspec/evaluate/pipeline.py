@@ -51,6 +51,13 @@ def _fidelity_figures(
         "cramers_v_diff": (pairs["cramers_v"] or {}).get("mean_abs_diff"),
         "rule_pair_tvd": _mean(list(rule_pairs.values())),
         "boundary_excess": _max([c.get("boundary_excess") for c in columns.values() if "ks" in c]),
+        "boundary_excess_over_noise": _max(
+            [
+                c["boundary_excess"] / c["boundary_noise"]
+                for c in columns.values()
+                if c.get("boundary_excess") is not None and c.get("boundary_noise")
+            ]
+        ),
     }
 
 
@@ -174,7 +181,7 @@ def _evaluate(
                 for k in (
                     "exact_copy_rate",
                     "prompt_copy_rate",
-                    "dcr_share_below_holdout_p5",
+                    "dcr_close_share",
                     "dcr_median",
                     "nndr_median",
                     "mia_auc",

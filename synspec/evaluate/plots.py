@@ -169,7 +169,7 @@ def all_plots(spec: ir.Spec, result: EvalResult) -> dict[str, Any]:
 
 def _mark(entry: NumericColumn | LevelColumn) -> tuple[float, str] | None:
     """The worst boundary point of a flagged column, to draw on its histogram."""
-    if not isinstance(entry, NumericColumn) or (entry.boundary_excess or 0) <= boundary.FLAG_ABOVE:
+    if not isinstance(entry, NumericColumn) or not entry.piled:
         return None
     worst = entry.worst_point()
     return None if worst is None else (float(worst.value), f"{worst.value}: x{worst.ratio:.1f}")

@@ -97,17 +97,18 @@ def _boundary_table(result: EvalResult) -> str:
             continue
         worst = c.worst_point()
         base = result.columns["baseline"][n]
-        flagged = c.boundary_excess is not None and c.boundary_excess > FLAG_ABOVE
+        flagged = c.piled
         cells = [
             n,
             c.boundary_excess,
+            c.boundary_noise,
             getattr(base, "boundary_excess", None),
             None if worst is None else worst.value,
             None if worst is None else worst.kind,
             None if worst is None else worst.real_share,
             None if worst is None else worst.synthetic_share,
         ]
-        flag = f'<td class="fail">above {FLAG_ABOVE:g}: piled</td>' if flagged else "<td></td>"
+        flag = f'<td class="fail">above {FLAG_ABOVE:g} and noise: piled</td>' if flagged else "<td></td>"
         row_class = ' class="flagged"' if flagged else ""
         rows.append(f"<tr{row_class}>" + "".join(f"<td>{fmt(x)}</td>" for x in cells) + flag + "</tr>")
     if not rows:
@@ -117,12 +118,13 @@ def _boundary_table(result: EvalResult) -> str:
         for h in [
             "column",
             "boundary excess",
+            "real rows by chance (p95)",
             "baseline",
             "worst point",
             "kind",
             "real share",
             "synthetic share",
-            f"flag (> {FLAG_ABOVE:g})",
+            f"flag (> {FLAG_ABOVE:g} and > chance)",
         ]
     )
     return (
@@ -146,7 +148,7 @@ def _column_cards(result: EvalResult, figures: dict[str, str]) -> str:
     for n, uri in figures.items():
         c = result.columns["synthetic"][n]
         excess = c.boundary_excess if isinstance(c, NumericColumn) else None
-        flagged = excess is not None and excess > FLAG_ABOVE
+        flagged = isinstance(c, NumericColumn) and c.piled
         note = f'<p class="fail">boundary excess {fmt(excess)}: piled on a boundary</p>' if flagged else ""
         cards.append(
             f'<div class="card{" flagged" if flagged else ""}">{_img(uri, f"distribution of {n}")}{note}'
@@ -226,8 +228,9 @@ def to_html(spec: ir.Spec, result: EvalResult) -> str:
         )
     )
     parts.append(
-        "<h2>Privacy</h2><p>Distances are L1 over Gower-style scaled columns against the full real "
-        "table; the holdout's distances to the train split show what a new patient looks like.</p>"
+        "<h2>Privacy</h2><p>Distances are L1 over Gower-style scaled columns to the train split; "
+        "the holdout's distances to the same rows, and its copies of them, show what a new "
+        "patient from the same population looks like. Exact copies count any real row.</p>"
     )
     syn, base = result.privacy["synthetic"].model_dump(), result.privacy["baseline"].model_dump()
     parts.append(_table(["figure", "synthetic", "baseline"], [[k, syn[k], base[k]] for k in syn]))

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: dcr_close_share (at or below) replaced dcr_share_below_holdout_p5
 TABLES = ("synthetic", "baseline")
 
 
@@ -82,7 +82,15 @@ class NumericColumn(_ColumnBase):
     wasserstein: float | None
     wasserstein_iqr: float | None
     boundary_excess: float | None
+    boundary_noise: float | None = None  # what resampled real rows score (see evaluate.boundary)
     boundary_points: list[BoundaryPoint]
+
+    @property
+    def piled(self) -> bool:
+        """Flagged: an excess above FLAG_ABOVE and above what real rows score by chance."""
+        from synspec.evaluate.boundary import is_pile
+
+        return is_pile(self.boundary_excess, self.boundary_noise)
 
     def worst_point(self) -> BoundaryPoint | None:
         """The point this column's boundary excess comes from."""
@@ -136,10 +144,12 @@ class CheckShares(_Model):
 
 class Privacy(_Model):
     exact_copy_rate: float
+    holdout_copy_rate: float  # holdout rows equal to a train row: what chance gives
     dcr_median: float
     holdout_dcr_median: float
     holdout_dcr_p5: float
-    dcr_share_below_holdout_p5: float
+    dcr_close_share: float  # synthetic rows at or below the holdout's 5th percentile DCR
+    holdout_dcr_close_share: float  # the holdout's own share there (0.05 without ties)
     nndr_median: float
     mia_auc: float | None
     prompt_copy_rate: float | None

@@ -40,18 +40,19 @@ def _boundary_summary(result: EvalResult) -> Table:
     from synspec.evaluate.report import fmt
     from synspec.evaluate.result import NumericColumn
 
-    table = Table(title=f"boundary excess (flagged above {FLAG_ABOVE:g})")
-    for head in ("column", "excess", "worst point", "real", "synthetic", "top value: synthetic/real"):
+    table = Table(title=f"boundary excess (flagged above {FLAG_ABOVE:g} and above what real rows score by chance)")
+    for head in ("column", "excess", "chance", "worst point", "real", "synthetic", "top value: synthetic/real"):
         table.add_column(head, justify="left" if head in ("column", "worst point") else "right")
     for name, c in result.columns["synthetic"].items():
         if not isinstance(c, NumericColumn):
             continue
         worst = c.worst_point()
         top = c.top_values[0] if c.top_values else None
-        flagged = c.boundary_excess is not None and c.boundary_excess > FLAG_ABOVE
+        flagged = c.piled
         cells = [
             name,
             fmt(c.boundary_excess) + (" !" if flagged else ""),
+            fmt(c.boundary_noise),
             "–" if worst is None else f"{worst.value} ({worst.kind})",
             "–" if worst is None else fmt(worst.real_share),
             "–" if worst is None else fmt(worst.synthetic_share),

@@ -53,12 +53,15 @@ def infer(
         result = infer_spec(data, options, progress=lambda col: status.update(f"profiling {col}"))
     text = result.text
 
-    # What infer writes must check clean; anything else is a bug here, not a user error.
+    # What infer writes must check without errors; an error is a bug here, not a user error.
+    # Warnings describe the data (a level named like a column, S208) and are passed on.
     checked = check_text(text, str(output))
-    if checked.diagnostics:
-        raise RuntimeError("inferred spec does not check clean: "
-                           + "; ".join(d.message for d in checked.diagnostics))
+    errors = [d for d in checked.diagnostics if d.is_error]
+    if errors:
+        raise RuntimeError("inferred spec does not check clean: " + "; ".join(d.message for d in errors))
     write_text(output, text)
+    for warning in checked.diagnostics:
+        err_console.print(warning.render(), markup=False, highlight=False)
 
     # Capped: a column of near-unique codes would otherwise flood the terminal.
     for rare in result.rare[:_MAX_RARE_NOTES]:

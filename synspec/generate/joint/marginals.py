@@ -160,10 +160,25 @@ class ValuesMarginal(Marginal):
     """A numeric column with declared distinct values and their shares."""
 
     def __init__(self, column: ir.Column, classes: Classes, values: tuple[tuple[float, float], ...]) -> None:
-        self.points = np.array([scaled(column, v) for v, _ in values], dtype=np.int64)
-        shares = np.array([s for _, s in values], dtype=float)
-        self.shares = shares / shares.sum()
+        self._set_points(
+            np.array([scaled(column, v) for v, _ in values], dtype=np.int64),
+            np.array([s for _, s in values], dtype=float),
+        )
         super().__init__(column, classes)
+
+    @classmethod
+    def from_points(
+        cls, column: ir.Column, classes: Classes, points: np.ndarray, shares: np.ndarray
+    ) -> ValuesMarginal:
+        """A values marginal over scaled-integer grid points (ascending) and their shares."""
+        self = cls.__new__(cls)
+        self._set_points(points.astype(np.int64), shares.astype(float))
+        Marginal.__init__(self, column, classes)
+        return self
+
+    def _set_points(self, points: np.ndarray, shares: np.ndarray) -> None:
+        self.points = points
+        self.shares = shares / shares.sum()
 
     def _members(self, cls: int) -> np.ndarray:
         c = self.classes[cls]
@@ -228,6 +243,12 @@ class QuantileMarginal(Marginal):
     def ppf(self, p: np.ndarray) -> np.ndarray:
         return np.interp(p, self.probs, self.knots)
 
+    def cdf_below(self, x: np.ndarray | float) -> np.ndarray:
+        """The mass below a cell's lower edge `x`: the CDF, except that the range floor's own
+        point mass (a quantile equal to the low end) belongs to the floor's cell, not below it."""
+        x = np.asarray(x, dtype=float)
+        return np.where(x <= self.low, 0.0, self.cdf(x))
+
     def _edges(self, cls: int) -> tuple[float, float]:
         c = self.classes[cls]
         return max(c[1] - 0.5, self.low), min(c[2] + 0.5, self.high)
@@ -239,13 +260,13 @@ class QuantileMarginal(Marginal):
                 mass.append(0.0)
                 continue
             a, b = self._edges(i)
-            mass.append(float(self.cdf(b) - self.cdf(a)) if b > a else 0.0)
+            mass.append(float(self.cdf(b) - self.cdf_below(a)) if b >= a else 0.0)
         return np.array(mass)
 
     def _point(self, cls: int, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = self.classes[cls]
         a, b = self._edges(cls)
-        lo_p, hi_p = self.cdf(a), self.cdf(b)
+        lo_p, hi_p = self.cdf_below(a), self.cdf(b)
         x = self.ppf(lo_p + position * (hi_p - lo_p))
         chosen = np.clip(np.floor(x + 0.5), max(c[1], self.low), min(c[2], self.high)).astype(np.int64)
         return chosen, chosen / _unit(self.column)

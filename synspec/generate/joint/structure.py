@@ -1,10 +1,11 @@
-"""The conditioning structure of the joint draw: which column each column is drawn given.
+"""The conditioning structure of the joint draw: which columns each column is drawn given.
 
-Owns choosing, for every drawn column, at most one other drawn column whose declared
+Owns choosing, for every drawn column, the other drawn columns whose declared
 statistics-given-a-level it follows (`quantiles given work_type == children: ...`), and the
-order that draws each such column first. A spec may declare statistics of one column given
-several others (the target, and the column `synspec infer` found it depends on most); the
-draw can follow one. Choice, greedily over candidate (column, given) pairs, best first:
+order that draws those columns first. A spec may declare statistics of one column given
+several others (the target, and the columns `synspec infer` found it depends on most); a
+column drawn given several follows all of them at once (`combine`). Choice, greedily over
+candidate (column, given) pairs, best first:
 1. a pair that shares a hard rule, since the rule is kept by drawing inside its classes,
    which bends the marginals unless the two columns' dependence is drawn too (stroke:
    `work_type == children -> age <= 16` with age drawn given work type);
@@ -12,9 +13,10 @@ draw can follow one. Choice, greedily over candidate (column, given) pairs, best
    distance between each level's distribution and the whole column's (total variation for
    levels, Kolmogorov-Smirnov for numbers);
 a pair that would close a cycle (a given b, b given a) is skipped. `JointSampler` then
-tries each column's other declared givens one at a time and keeps a change when rows drawn
-that way reproduce the declared statistics better (`fidelity_loss`): whether a rule's
-truncation bends a marginal depends on the whole structure, which no pairwise score sees.
+tries adding or removing one given at a time and keeps a change when rows drawn that way
+reproduce the declared statistics better (`fidelity_loss`): whether a rule's truncation bends
+a marginal, or two givens overstate what they say together, depends on the whole structure,
+which no pairwise score sees.
 """
 
 from __future__ import annotations
@@ -78,44 +80,54 @@ def dependence(
     return score
 
 
+Structure = dict[str, tuple[str, ...]]  # column -> the columns it is drawn given, best first
+
+# At most this many givens per column (`infer` writes the target and up to two partners).
+MAX_GIVENS = 3
+
+
 def choose_givens(
-    spec: ir.Spec, drawn: list[str], marginals: dict[tuple[str, str | None], Marginal]
-) -> dict[str, str | None]:
-    """The column each drawn column is drawn given (None: its statistics over all rows)."""
+    spec: ir.Spec,
+    drawn: list[str],
+    marginals: dict[tuple[str, str | None], Marginal],
+    max_givens: int = MAX_GIVENS,
+) -> Structure:
+    """The columns each drawn column is drawn given (empty: its statistics over all rows),
+    at most `max_givens` each: a start for the structure search."""
     drawn_set = set(drawn)
     shared = {
         frozenset((a, b)) for rule in spec.hard_rules for a in rule.columns for b in rule.columns if a != b
     }
     candidates = []
     for name in drawn:
-        for given in dict.fromkeys(c.given for c in spec.column(name).conditionals):
-            if given in drawn_set and given != name:
-                score = dependence(spec, name, given, marginals)
-                candidates.append((frozenset((name, given)) in shared, score, name, given))
-    parent: dict[str, str | None] = dict.fromkeys(drawn)
+        for given in declared_givens(spec, name, drawn_set):
+            score = dependence(spec, name, given, marginals)
+            candidates.append((frozenset((name, given)) in shared, score, name, given))
+    parents: Structure = {name: () for name in drawn}
     # Best first; ties fall back to file order so the choice never depends on set order.
     position = {c.name: c.position for c in spec.columns}
     for _, _, name, given in sorted(
         candidates, key=lambda c: (not c[0], -c[1], position[c[2]], position[c[3]])
     ):
-        if parent[name] is not None:
-            continue
-        ancestor: str | None = given
-        while ancestor is not None and ancestor != name:
-            ancestor = parent[ancestor]
-        if ancestor is None:  # no cycle
-            parent[name] = given
-    return parent
+        trial = {**parents, name: (*parents[name], given)}
+        if len(trial[name]) <= max_givens and acyclic(trial):
+            parents = trial
+    return parents
 
 
-def draw_order(spec: ir.Spec, parent: dict[str, str | None]) -> list[str]:
-    """Every column after the column it is drawn given; file order otherwise."""
+def declared_givens(spec: ir.Spec, name: str, drawn: set[str]) -> list[str]:
+    """The drawn columns whose levels `name`'s statistics are declared given, in file order."""
+    return [g for g in dict.fromkeys(c.given for c in spec.column(name).conditionals) if g in drawn and g != name]
+
+
+def draw_order(spec: ir.Spec, parents: Structure) -> list[str]:
+    """Every column after the columns it is drawn given; file order otherwise."""
     order: list[str] = []
     placed: set[str] = set()
-    pending = sorted(parent, key=lambda n: spec.column(n).position)
+    pending = sorted(parents, key=lambda n: spec.column(n).position)
     while pending:
         for name in pending:
-            if parent[name] is None or parent[name] in placed:
+            if all(g in placed for g in parents[name]):
                 order.append(name)
                 placed.add(name)
                 pending.remove(name)
@@ -123,27 +135,40 @@ def draw_order(spec: ir.Spec, parent: dict[str, str | None]) -> list[str]:
     return order
 
 
-def acyclic(parent: dict[str, str | None]) -> bool:
-    for start in parent:
-        seen, node = set(), parent[start]
-        while node is not None:
-            if node == start or node in seen:
-                return False
-            seen.add(node)
-            node = parent[node]
-    return True
+def acyclic(parents: Structure) -> bool:
+    """Whether no column is (through its givens) drawn given itself."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str) -> bool:
+        if state.get(node) == 2:
+            return True
+        if state.get(node) == 1:
+            return False
+        state[node] = 1
+        ok = all(visit(g) for g in parents.get(node, ()))
+        state[node] = 2
+        return ok
+
+    return all(visit(node) for node in parents)
 
 
-def alternatives(spec: ir.Spec, parent: dict[str, str | None]) -> list[dict[str, str | None]]:
-    """Structures that differ from `parent` in one column's given (another column whose levels
-    its statistics are declared given; never none, since declared conditionals carry the
-    dependence on the target that utility needs), each acyclic."""
-    out = []
-    for name in parent:
-        for given in dict.fromkeys(c.given for c in spec.column(name).conditionals):
-            if given == parent[name] or (given is not None and (given not in parent or given == name)):
-                continue
-            trial = {**parent, name: given}
-            if acyclic(trial):
-                out.append(trial)
-    return out
+def toggle(spec: ir.Spec, parents: Structure, name: str, given: str) -> Structure | None:
+    """`parents` with `given` added to or removed from `name`'s givens; None when that would
+    leave the column with none (declared conditionals carry the dependence on the target that
+    utility needs), exceed MAX_GIVENS or close a cycle."""
+    current = parents[name]
+    if given in current:
+        if len(current) == 1:
+            return None
+        trial = {**parents, name: tuple(g for g in current if g != given)}
+    elif len(current) < MAX_GIVENS:
+        trial = {**parents, name: (*current, given)}
+    else:
+        return None
+    return trial if acyclic(trial) else None
+
+
+def moves(spec: ir.Spec, parents: Structure) -> list[tuple[str, str]]:
+    """Every (column, given) pair the structure search may toggle, in file order."""
+    drawn = set(parents)
+    return [(name, given) for name in parents for given in declared_givens(spec, name, drawn)]
