@@ -40,8 +40,11 @@ def _boundary_summary(result: EvalResult) -> Table:
     from synspec.evaluate.report import fmt
     from synspec.evaluate.result import NumericColumn
 
-    table = Table(title=f"boundary excess (flagged above {FLAG_ABOVE:g} and above what real rows score by chance)")
-    for head in ("column", "excess", "chance", "worst point", "real", "synthetic", "top value: synthetic/real"):
+    table = Table(
+        title=f"boundary excess (flagged above {FLAG_ABOVE:g} and above what real rows score by chance)"
+    )
+    heads = ("column", "excess", "chance", "worst point", "real", "synthetic", "top value: synthetic/real")
+    for head in heads:
         table.add_column(head, justify="left" if head in ("column", "worst point") else "right")
     for name, c in result.columns["synthetic"].items():
         if not isinstance(c, NumericColumn):
