@@ -300,6 +300,17 @@ def test_the_default_batch_shrinks_for_wide_rows() -> None:
     assert explicit.batch_size == 100
 
 
+def test_a_run_the_joint_draw_covers_keeps_the_full_batch() -> None:
+    """Cirrhosis' rows are long (72 per batch when the model writes them), but the joint draw
+    covers every column: nothing is decoded, and 128 keeps each quasi-random batch balanced."""
+    from synspec.passes import check_file
+
+    cirrhosis = check_file(SPECS / "cirrhosis.synspec").spec
+    assert cirrhosis is not None
+    assert pipeline.auto_batch_size(cirrhosis, "joint") == pipeline.MAX_AUTO_BATCH
+    assert pipeline.auto_batch_size(cirrhosis, "levels") < pipeline.MAX_AUTO_BATCH
+
+
 def test_progress_shows_rows_as_they_finish_decoding(tmp_path: Path) -> None:
     from test_run_without_model import StandIn
 

@@ -129,11 +129,17 @@ def validate_config(config: RunConfig) -> None:
         raise UserError("the spec has no column to generate (all are keys)", where=config.spec.path)
 
 
-def auto_batch_size(spec: ir.Spec) -> int:
+def auto_batch_size(spec: ir.Spec, seeding_mode: str = seeding.DEFAULT_MODE) -> int:
     """The default batch: about `BATCH_TOKENS` row tokens, between `MIN_AUTO_BATCH` and
     `MAX_AUTO_BATCH` rows. A batch commits only when its longest row is done, so wide rows
     (a 31-column table: ~400 tokens) get smaller batches and write rows sooner, while short
-    rows keep the large batches that are fastest per row (docs/benchmarks.md)."""
+    rows keep the large batches that are fastest per row (docs/benchmarks.md). When the joint
+    draw covers every generated column no row is decoded: `MAX_AUTO_BATCH`, a power of two,
+    which keeps each batch's quasi-random draw balanced (`generate.joint`)."""
+    if seeding_mode == "joint":
+        drawn = set(seeding.joint_columns(spec))
+        if all(column.name in drawn for column in spec.generated_columns):
+            return MAX_AUTO_BATCH
     return max(MIN_AUTO_BATCH, min(MAX_AUTO_BATCH, BATCH_TOKENS // max_new_tokens(spec)))
 
 
@@ -141,7 +147,9 @@ def normalised(config: RunConfig) -> RunConfig:
     """A valid config with the engine's registered name and a batch no larger than the run
     (a larger one would only make rows to throw away); no --batch-size: `auto_batch_size`."""
     validate_config(config)
-    batch = config.batch_size if config.batch_size is not None else auto_batch_size(config.spec)
+    batch = (
+        config.batch_size if config.batch_size is not None else auto_batch_size(config.spec, config.seeding)
+    )
     return replace(config, batch_size=min(batch, config.n),
                    engine=engines.canonical(config.engine))
 
