@@ -11,6 +11,8 @@ The public Python API (docs/api.md) is importable from here; names load on first
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -70,3 +72,19 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# `synspec.evaluate` and `synspec.infer` are API functions and also subpackages. Importing a
+# subpackage sets the parent's attribute to it; this keeps the function there (the subpackage
+# stays importable by name: `from synspec.infer import infer_spec` reads sys.modules).
+_FUNCTIONS_OVER_PACKAGES = frozenset({"evaluate", "infer"})
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS_OVER_PACKAGES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
