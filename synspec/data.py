@@ -15,6 +15,8 @@ checking fast.
 from __future__ import annotations
 
 import csv
+import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +137,29 @@ def _read_header(path: Path) -> list[str]:
         raise UserError(f"cannot read the CSV header: {exc}", where=f"{path}:1") from None
 
 
+def _blank_line(path: Path) -> int | None:
+    """The file line of the first blank line with a row after it; None when there is none
+    (blank lines at the very end are harmless: no row follows them)."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            # A fast test in C first; the exact scan below runs only when it finds something.
+            found = [at for at in (data.find(b"\n\n"), data.find(b"\n\r\n")) if at >= 0]
+            if not found or not data[min(found):].strip():
+                return None
+    # Exact: records as the csv module reads them (a quoted field may hold an empty line).
+    blank_at = None
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as text:
+        rows = csv.reader(text)
+        for fields in rows:
+            if not fields:
+                blank_at = blank_at or rows.line_num
+            elif blank_at is not None:
+                return blank_at
+    return None
+
+
 def _utf8_error(path: Path) -> UserError:
     """Where the first byte that is not UTF-8 is (a slow scan, on the error path only)."""
     with path.open("rb") as handle:
@@ -160,6 +185,12 @@ def _iter_csv(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator[pd.
 
     header = _read_header(path)
     check_header(header, spec, path)
+    blank = _blank_line(path)
+    if blank is not None:
+        # pyarrow skips blank lines, which would shift every reported line after them.
+        raise UserError(f"CSV line {blank} is blank", where=f"{path}:{blank}",
+                        hint="delete the blank lines between rows (a row of missing values is written "
+                             "with the missing token in every field)")
     names = list(spec.column_names)
     options = {
         "read_options": pcsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),

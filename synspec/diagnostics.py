@@ -27,6 +27,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "S100": (Severity.ERROR, "syntax error"),
     "S101": (Severity.ERROR, "unterminated string or unexpected character"),
     "S102": (Severity.ERROR, "file cannot be read"),
+    "S103": (Severity.ERROR, "unknown escape in a string"),
     "S201": (Severity.ERROR, "unknown column"),
     "S202": (Severity.ERROR, "unknown category level"),
     "S203": (Severity.ERROR, "duplicate column"),
@@ -58,9 +59,12 @@ CODES: dict[str, tuple[Severity, str]] = {
     "S415": (Severity.ERROR, "a value listed twice"),
     "S416": (Severity.ERROR, "a statistic given a column that is not categorical or boolean, or itself"),
     "S417": (Severity.ERROR, "a declared statistic contradicts a hard rule"),
+    "S418": (Severity.ERROR, "a number too large to be finite"),
+    "S419": (Severity.ERROR, "no value of the column's type lies in its range"),
     "S501": (Severity.WARNING, "rule can never be true"),
     "S502": (Severity.WARNING, "rule is always true"),
     "S503": (Severity.WARNING, "literal outside the column's range"),
+    "S504": (Severity.ERROR, "no row can satisfy the hard rules"),
 }
 
 

@@ -12,6 +12,7 @@ synspec.errors.UserError: data file not found: no/such/file.csv
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,10 +34,15 @@ def require_output(path: Path, what: str, *, force: bool, flag: str,
                    inputs: Iterable[Path] = ()) -> Path:
     """The path if a new `what` may be written there; a UserError otherwise.
 
-    Refuses an existing file unless `force` (the user passes `flag`'s `--force`), any path
-    that is one of `inputs` (even with `force`: overwriting the data being read loses it),
-    and a path whose folder does not exist.
+    Refuses a folder (even with `force`: a file cannot replace it), an existing file unless
+    `force` (the user passes `flag`'s `--force`), any path that is one of `inputs` (even with
+    `force`: overwriting the data being read loses it), and a path whose folder does not
+    exist or cannot be written. Commands call it before any work, so a long run never ends
+    on an output it cannot write.
     """
+    if path.is_dir():
+        raise UserError(f"{what} is a folder: {path}", where=str(path),
+                        hint=f"pass the path of a file (inside that folder, say) to {flag}")
     if path.exists():
         if not force:
             raise UserError(f"{what} already exists: {path}", where=str(path),
@@ -45,7 +51,11 @@ def require_output(path: Path, what: str, *, force: bool, flag: str,
             if source.exists() and path.samefile(source):
                 raise UserError(f"{flag} {path} would overwrite the input file {source}",
                                 where=str(path), hint=f"choose another {flag} path")
-    if not path.parent.is_dir():
-        raise UserError(f"folder of the {what} does not exist: {path.parent}", where=str(path),
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"folder of the {what} does not exist: {folder}", where=str(path),
                         hint="create the folder first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write the {what} in {folder}: permission denied", where=str(path),
+                        hint=f"choose a {flag} path in a folder you can write")
     return path

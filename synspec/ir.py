@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synspec.memo import by_identity
 from synspec.tree import child_nodes
 
 
@@ -267,10 +268,7 @@ class Spec(_Frozen):
     path: str
 
     def column(self, name: str) -> Column:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
+        return _column_index(self)[name]
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -287,3 +285,9 @@ class Spec(_Frozen):
     @property
     def soft_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.kind is RuleKind.SOFT)
+
+
+@by_identity
+def _column_index(spec: Spec) -> dict[str, Column]:
+    # Built once per spec: a linear scan per lookup made wide specs quadratic.
+    return {col.name: col for col in reversed(spec.columns)}  # the first of a name wins

@@ -9,6 +9,7 @@ Nothing here is resolved or checked: that is the job of `synspec.passes`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 
 from synspec.source import Span
@@ -274,9 +275,16 @@ RULE_PROP_ORDER: tuple[type, ...] = (Mostly, Message, Cite)
 
 def canonical_order(props: tuple, order: tuple[type | tuple[type, ...], ...]) -> tuple:
     """Props stably sorted into `order` (repeats, and types ranked together, keep their written order)."""
-    rank = {cls: i for i, entry in enumerate(order)
+    rank = _rank(order)
+    last = len(rank)
+    return tuple(sorted(props, key=lambda p: rank.get(type(p), last)))
+
+
+@functools.lru_cache(maxsize=8)
+def _rank(order: tuple[type | tuple[type, ...], ...]) -> dict[type, int]:
+    return {cls: i for i, entry in enumerate(order)
             for cls in (entry if isinstance(entry, tuple) else (entry,))}
-    return tuple(sorted(props, key=lambda p: rank.get(type(p), len(rank))))
+
 
 # ---- column types ----------------------------------------------------------------
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Text -> syntax tree (`synspec.nodes`), with syntax errors as diagnostics.
 
-Lark (LALR, contextual lexer, positions propagated) does the parsing; a Transformer
-builds the frozen nodes. When the whole file does not parse, the header and each
+Lark (LALR, contextual lexer, positions propagated) does the parsing; `to_nodes` builds
+the frozen nodes bottom-up with its own stack (a Lark Transformer's per-node overhead was
+half the parse time of a wide spec). When the whole file does not parse, the header and each
 block (split at the block keywords that start a line) are parsed on their own, so
 one run reports the first syntax error of every broken block, not only the first
 of the file. Rule expressions nested deeper than `MAX_EXPRESSION_DEPTH` are refused
@@ -10,11 +11,14 @@ here, so no later stage can run out of stack.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from synspec import nodes as n
@@ -78,10 +82,14 @@ def _span_of(meta_or_token) -> Span:
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+# One escape inside a "string": a known one, `\uXXXX`, or (group 2) anything else.
+_ESCAPE_RE = re.compile(r'\\(?:(u[0-9a-fA-F]{4}|["\\ntr])|(u[0-9a-fA-F]{0,3}|.))')
 
 
 def unescape(body: str) -> str:
-    """Undo the escapes allowed inside a "string" (no eval of user text, ever)."""
+    """Undo the escapes allowed inside a "string" (no eval of user text, ever). An unknown
+    escape loses its backslash here, but never silently: the parser reports it (S103) and
+    the file gets no tree, so no value built from it is used."""
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -104,17 +112,50 @@ def unescape(body: str) -> str:
     return "".join(out)
 
 
-def _text(tok: Token) -> n.Text:
-    return n.Text(unescape(str(tok)[1:-1]), _span_of(tok))
+def _bad_escapes(source: Source, strings: list[Token]) -> list[Diagnostic]:
+    """Every unknown escape in these "string" tokens (`\\q`, `\\u12`), located: unescaping must
+    never drop a backslash silently (`"C:\\data"` would become `C:data`, and fmt would write that)."""
+    found = []
+    for tok in strings:
+        assert tok.start_pos is not None, "the parser's tokens carry positions"
+        for m in _ESCAPE_RE.finditer(str(tok), 1, len(tok) - 1):
+            if m.group(2) is None:
+                continue
+            start = tok.start_pos + m.start()
+            found.append(make("S103", f"unknown escape `{m.group()}` in a string", source,
+                              Span(start, tok.start_pos + m.end()), label="not an escape synspec knows",
+                              help='write \\\\ for a backslash (e.g. "C:\\\\data"); the escapes are '
+                                   '\\" \\\\ \\n \\t \\r and \\uXXXX (four hex digits)'))
+    return found
 
 
 def _number(tok: Token) -> n.Number:
     return n.Number(float(str(tok)), str(tok), _span_of(tok))
 
 
-@v_args(meta=True)
-class _ToNodes(Transformer):
-    """Lark tree -> synspec.nodes. One method per grammar rule or alias."""
+class _ToNodes:
+    """Lark tree -> synspec.nodes. One method per grammar rule or alias, called with the
+    rule's meta (positions) and its children already built, by `to_nodes`. Numbers that
+    overflow to infinity (`1e400`) are collected in `overflows` as they are built."""
+
+    def __init__(self) -> None:
+        self.overflows: list[n.Number] = []
+        self.strings: list[Token] = []  # those holding an unknown escape
+
+    def _string(self, tok: Token) -> str:
+        body = str(tok)[1:-1]
+        if "\\" in body and any(m.group(2) is not None for m in _ESCAPE_RE.finditer(body)):
+            self.strings.append(tok)
+        return unescape(body)
+
+    def _text(self, tok: Token) -> n.Text:
+        return n.Text(self._string(tok), _span_of(tok))
+
+    def _number(self, tok: Token) -> n.Number:
+        number = _number(tok)
+        if not math.isfinite(number.value):
+            self.overflows.append(number)
+        return number
 
     # tokens and small pieces
     def name(self, meta, children):
@@ -127,7 +168,7 @@ class _ToNodes(Transformer):
     def level(self, meta, children):
         tok = children[0]
         if tok.type == "STRING":
-            return n.LevelLit(unescape(str(tok)[1:-1]), True, _span_of(tok))
+            return n.LevelLit(self._string(tok), True, _span_of(tok))
         return n.LevelLit(str(tok), False, _span_of(tok))
 
     # dataset header
@@ -139,13 +180,13 @@ class _ToNodes(Transformer):
                          _span_of(meta))
 
     def description(self, meta, children):
-        return n.Description(_text(children[0]), _span_of(meta))
+        return n.Description(self._text(children[0]), _span_of(meta))
 
     def source(self, meta, children):
-        return n.SourceProp(_text(children[0]), _span_of(meta))
+        return n.SourceProp(self._text(children[0]), _span_of(meta))
 
     def rows(self, meta, children):
-        return n.Rows(_number(children[0]), _span_of(meta))
+        return n.Rows(self._number(children[0]), _span_of(meta))
 
     def target(self, meta, children):
         return n.Target(children[0], _span_of(meta))
@@ -154,7 +195,7 @@ class _ToNodes(Transformer):
         return n.Key(tuple(children), _span_of(meta))
 
     def missing_default(self, meta, children):
-        return n.MissingDefault(_text(children[0]), _span_of(meta))
+        return n.MissingDefault(self._text(children[0]), _span_of(meta))
 
     # columns
     def column(self, meta, children):
@@ -165,7 +206,7 @@ class _ToNodes(Transformer):
         return n.IntegerType(_span_of(meta))
 
     def decimal_type(self, meta, children):
-        return n.DecimalType(_number(children[0]), _span_of(meta))
+        return n.DecimalType(self._number(children[0]), _span_of(meta))
 
     def categorical_type(self, meta, children):
         return n.CategoricalType(_span_of(meta))
@@ -174,41 +215,41 @@ class _ToNodes(Transformer):
         return n.BooleanType(children[0], children[1], _span_of(meta))
 
     def unit(self, meta, children):
-        return n.Unit(_text(children[0]), _span_of(meta))
+        return n.Unit(self._text(children[0]), _span_of(meta))
 
     def range(self, meta, children):
-        return n.Range(_number(children[0]), _number(children[1]), _span_of(meta))
+        return n.Range(self._number(children[0]), self._number(children[1]), _span_of(meta))
 
     def levels(self, meta, children):
         return n.Levels(tuple(children), _span_of(meta))
 
     def missing(self, meta, children):
-        token = _text(children[1]) if len(children) > 1 else None
-        return n.Missing(_number(children[0]), token, _span_of(meta))
+        token = self._text(children[1]) if len(children) > 1 else None
+        return n.Missing(self._number(children[0]), token, _span_of(meta))
 
     def mean(self, meta, children):
-        return n.Mean(_number(children[0]), _span_of(meta))
+        return n.Mean(self._number(children[0]), _span_of(meta))
 
     def sd(self, meta, children):
-        return n.Sd(_number(children[0]), _span_of(meta))
+        return n.Sd(self._number(children[0]), _span_of(meta))
 
     def quantile(self, meta, children):
         pct_tok, value_tok = children
         pct_text = str(pct_tok)[:-1]
         percent = n.Number(float(pct_text), pct_text, _span_of(pct_tok))
-        return n.Quantile(percent, _number(value_tok), _span_of(meta))
+        return n.Quantile(percent, self._number(value_tok), _span_of(meta))
 
     def quantiles(self, meta, children):
         return n.Quantiles(tuple(children), _span_of(meta))
 
     def frequency(self, meta, children):
-        return n.Frequency(children[0], _number(children[1]), _span_of(meta))
+        return n.Frequency(children[0], self._number(children[1]), _span_of(meta))
 
     def frequencies(self, meta, children):
         return n.Frequencies(tuple(children), _span_of(meta))
 
     def value_share(self, meta, children):
-        return n.ValueShare(_number(children[0]), _number(children[1]), _span_of(meta))
+        return n.ValueShare(self._number(children[0]), self._number(children[1]), _span_of(meta))
 
     def values(self, meta, children):
         return n.Values(tuple(children), _span_of(meta))
@@ -233,17 +274,17 @@ class _ToNodes(Transformer):
                       _span_of(meta))
 
     def mostly(self, meta, children):
-        return n.Mostly(_number(children[0]), _span_of(meta))
+        return n.Mostly(self._number(children[0]), _span_of(meta))
 
     def message(self, meta, children):
-        return n.Message(_text(children[0]), _span_of(meta))
+        return n.Message(self._text(children[0]), _span_of(meta))
 
     def cite(self, meta, children):
-        return n.Cite(_text(children[0]), _span_of(meta))
+        return n.Cite(self._text(children[0]), _span_of(meta))
 
     def correlation(self, meta, children):
         method = str(children[3]) if len(children) > 3 else "pearson"
-        return n.Correlation(children[0], children[1], _number(children[2]), method, _span_of(meta))
+        return n.Correlation(children[0], children[1], self._number(children[2]), method, _span_of(meta))
 
     # expressions
     def implies(self, meta, c):
@@ -283,10 +324,10 @@ class _ToNodes(Transformer):
         return n.Neg(c[0], _span_of(meta))
 
     def number(self, meta, c):
-        return n.NumberLit(_number(c[0]), _span_of(meta))
+        return n.NumberLit(self._number(c[0]), _span_of(meta))
 
     def string(self, meta, c):
-        return n.StringLit(_text(c[0]), _span_of(meta))
+        return n.StringLit(self._text(c[0]), _span_of(meta))
 
     def true(self, meta, c):
         return n.BoolLit(True, _span_of(meta))
@@ -295,15 +336,40 @@ class _ToNodes(Transformer):
         return n.BoolLit(False, _span_of(meta))
 
     def neg_number(self, meta, c):
-        return n.Neg(n.NumberLit(_number(c[0]), _span_of(c[0])), _span_of(meta))
+        return n.Neg(n.NumberLit(self._number(c[0]), _span_of(c[0])), _span_of(meta))
 
     def ref(self, meta, c):
         return n.Ref(c[0], _span_of(meta))
 
 
+def to_nodes(raw: Tree, build: _ToNodes | None = None) -> Any:
+    """A Lark tree as synspec nodes: each tree after its children, without recursion."""
+    build = build or _ToNodes()
+    methods: dict[str, Callable[[Any, list[Any]], Any]] = {}
+    stack: list[tuple[Tree, Iterator[Any], list[Any]]] = [(raw, iter(raw.children), [])]
+    while True:
+        tree, pending, built = stack[-1]
+        for child in pending:
+            if isinstance(child, Tree):
+                stack.append((child, iter(child.children), []))
+                break
+            built.append(child)
+        else:
+            stack.pop()
+            data = str(tree.data)
+            method = methods.get(data)
+            if method is None:
+                method = methods[data] = getattr(build, data)
+            node = method(tree.meta, built)
+            if not stack:
+                return node
+            stack[-1][2].append(node)
+
+
 @dataclass(frozen=True)
 class ParseResult:
-    """A tree (None when the file has syntax errors) and the diagnostics found."""
+    """A tree (None when the file has syntax errors) and the diagnostics found (with a tree:
+    numbers too large to be finite, S418, which the checking passes add to theirs)."""
 
     source: Source
     tree: n.SpecFile | None
@@ -439,6 +505,9 @@ def _collect_comments(text: str) -> tuple[n.Comment, ...]:
     offset = 0
     # Split on "\n" only: offsets must agree with `Source`, which counts lines the same way.
     for line in text.split("\n"):
+        if "#" not in line:  # most lines: nothing to find (a wide spec has tens of thousands)
+            offset += len(line) + 1
+            continue
         quote = None
         for i, ch in enumerate(line):
             if quote is not None:
@@ -488,12 +557,17 @@ def parse(source: Source) -> ParseResult:
         diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
                     help="split the rule into simpler rules")
         return ParseResult(source, None, (diag,))
-    try:
-        tree = _ToNodes().transform(raw)
-    except RecursionError:
-        diag = make("S100", "expression nested too deeply", source, Span(0, min(1, len(text))),
-                    help="split the rule into simpler rules")
-        return ParseResult(source, None, (diag,))
+    build = _ToNodes()
+    tree = to_nodes(raw, build)  # its own stack: no depth limit
+    escapes = _bad_escapes(source, build.strings)
+    if escapes:
+        return ParseResult(source, None, tuple(escapes))
+    # A number too large to be finite is an error where it is written; the tree is still
+    # returned, so the checking passes report the file's other errors in the same run.
+    overflows = tuple(make("S418", f"{num.text} is too large to be a number here", source, num.span,
+                           label="overflows to infinity",
+                           help="write a finite number (at most about 1.8e308); for no bound, "
+                                "leave the range out") for num in build.overflows)
     too_deep = [item for item in tree.items
                 if isinstance(item, n.Rule) and _depth(item.expr) > MAX_EXPRESSION_DEPTH]
     if too_deep:
@@ -503,7 +577,7 @@ def parse(source: Source) -> ParseResult:
                            help="split the rule into simpler rules") for item in too_deep)
         return ParseResult(source, None, diags)
     tree = n.SpecFile(tree.dataset, tree.items, _collect_comments(text), tree.span)
-    return ParseResult(source, tree, ())
+    return ParseResult(source, tree, overflows)
 
 
 def _depth(expr: n.Expr) -> int:

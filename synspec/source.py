@@ -47,9 +47,13 @@ class Source:
 
     @classmethod
     def read(cls, path: str | Path) -> Source:
-        """Read a spec file as UTF-8 (a BOM is dropped)."""
+        """Read a spec file as UTF-8 (a BOM is dropped). OSError when it cannot be read,
+        ValueError (UnicodeDecodeError among them) when it is not UTF-8 text: a NUL byte
+        means a binary file even where the bytes happen to decode."""
         raw = Path(path).read_bytes()
         text = raw.decode("utf-8-sig")
+        if "\x00" in text:
+            raise ValueError("a binary file (it holds NUL bytes), not a text spec")
         return cls(str(path), text)
 
     def position(self, offset: int) -> Position:

@@ -30,7 +30,7 @@ def test_readme_quick_start_rows_match_the_cli_byte_for_byte(tmp_path: Path) -> 
 def test_batches_are_the_rows_of_generate_and_of_generate_file(tmp_path: Path) -> None:
     spec = synspec.Spec.load(SPECS / "diabetes.synspec")
     batches = list(spec.generate_batches(50, seed=3, batch_size=16, as_text=True))
-    assert [len(b) for b in batches] == [16, 16, 16, 2]
+    assert sum(len(b) for b in batches) == 50 and all(0 < len(b) <= 16 for b in batches)
     whole = spec.generate(50, seed=3, batch_size=16, as_text=True)
     pd.testing.assert_frame_equal(pd.concat(batches), whole)
     summary = spec.generate_file(tmp_path / "d.csv", 50, seed=3, batch_size=16)

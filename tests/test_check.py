@@ -116,7 +116,8 @@ def test_cli_json_format() -> None:
 
 def test_cli_exit_codes(tmp_path: Path) -> None:
     assert run_cli(["check", str(FIXTURES / "valid.synspec")])[0] == 0
-    assert run_cli(["check", str(FIXTURES / "sanity.synspec")])[0] == 0  # warnings only
+    # Warnings, and one hard rule no row satisfies (S504, an error: compile would refuse it).
+    assert run_cli(["check", str(FIXTURES / "sanity.synspec")])[0] == 1
     assert run_cli(["check", str(FIXTURES / "types.synspec")])[0] == 1
     assert run_cli(["check", str(tmp_path / "absent.synspec")])[0] == 2
     assert run_cli(["check", "--format", "yaml", str(FIXTURES / "valid.synspec")])[0] == 2
@@ -197,11 +198,11 @@ def test_rule_sanity_is_sound(case) -> None:
     text = "dataset d\n" + "".join(f"column {c}: integer\n  range {lo} to {hi}\n"
                                    for c, (lo, hi) in bounds.items()) + f"rule r: {expr}\n"
     codes = {d.code for d in check_text(text).diagnostics}
-    assert codes <= {"S501", "S502", "S503"}, codes
+    assert codes <= {"S501", "S502", "S503", "S504"}, codes
     rows = [{"x": x, "y": y} for x, y in product(range(bounds["x"][0], bounds["x"][1] + 1),
                                                  range(bounds["y"][0], bounds["y"][1] + 1))]
     truths = {bool(holds(row)) for row in rows}
-    if "S501" in codes:
+    if "S501" in codes or "S504" in codes:
         assert truths == {False}, (expr, bounds)
     if "S502" in codes:
         assert truths == {True}, (expr, bounds)
@@ -209,7 +210,9 @@ def test_rule_sanity_is_sound(case) -> None:
 
 def test_rule_sanity_finds_the_obvious_cases() -> None:
     base = "dataset d\ncolumn x: integer\n  range 0 to 10\n"
-    assert {d.code for d in check_text(base + "rule r: x > 10\n").diagnostics} == {"S501"}
+    # Never true, and a hard rule: also the error compile would give (no row satisfies it).
+    assert {d.code for d in check_text(base + "rule r: x > 10\n").diagnostics} == {"S501", "S504"}
+    assert {d.code for d in check_text(base + "expect r: x > 10\n  mostly 0.5\n").diagnostics} == {"S501"}
     assert {d.code for d in check_text(base + "rule r: x >= 0\n").diagnostics} == {"S502"}
     assert {d.code for d in check_text(base + "rule r: x > 5\n").diagnostics} == set()
     # A column that may be missing makes the comparison unknown on some rows: no warning.

@@ -149,8 +149,8 @@ def test_a_few_rows_where_the_real_table_has_none_are_no_pile(spec, real):
 
 def test_noise_is_what_resampled_real_rows_score(spec, real, piled):
     """Resampled real rows put about 5% at the range max, like the real table: the noise sits
-    above 1 (each of the many points can move), a table with half its rows there is far above it (a pile), and a real
-    table compared with itself is within it."""
+    above 1 (each of the many points can move), a table with half its rows there is far above
+    it (a pile), and a real table compared with itself is within it."""
     found = boundary.column_boundaries(spec, spec.column("glucose"), real["glucose"], piled["glucose"])
     assert 1.0 < found["boundary_noise"] < 2.0
     assert found["boundary_excess"] > 3 * found["boundary_noise"]

@@ -167,7 +167,12 @@ class _progress:
             rate = (accepted - first) / elapsed if elapsed > 0 else 0.0
             bar.update(task, completed=accepted, rate=f"{rate:.1f}")
 
-        return Progress(self.total, update, lambda text: bar.update(task, description=text))
+        def decoded(done: int, of: int) -> None:
+            # Wide rows take hundreds of steps: show each finished row before the batch is written.
+            bar.update(task, description="generating" if done == of
+                       else f"generating (batch: {done}/{of} rows decoded)")
+
+        return Progress(self.total, update, lambda text: bar.update(task, description=text), decoded)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

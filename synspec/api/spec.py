@@ -107,7 +107,7 @@ class Spec:
 
     # ---- generating ----------------------------------------------------------------------
     def generate(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",
-                 seeding: str = "joint", model: str = "default", batch_size: int = 128,
+                 seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                  temperature: float = 1.0, examples: PathLike | None = None,
                  progress: ProgressArg = False, as_text: bool = False) -> pd.DataFrame:
         """`n` rows that pass every hard rule: the rows `synspec run` writes with the same settings.
@@ -122,10 +122,11 @@ class Spec:
                         progress=progress, as_text=as_text)
 
     def generate_batches(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",
-                         seeding: str = "joint", model: str = "default", batch_size: int = 128,
+                         seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                          temperature: float = 1.0, examples: PathLike | None = None,
                          progress: ProgressArg = False, as_text: bool = False) -> Iterator[pd.DataFrame]:
-        """`generate` one batch at a time (`batch_size` rows each, the last may be shorter)."""
+        """`generate` one batch at a time: each batch's rows that passed the checks (at most
+        `batch_size`; the same rows, in the same order, as `generate`)."""
         from synspec.api.generation import generate_batches
 
         return generate_batches(self, n, style=style, seed=seed, engine=engine, seeding=seeding,
@@ -134,7 +135,7 @@ class Spec:
 
     def generate_file(self, out: PathLike, n: int, *, style: str = "clin_rule", seed: int = 0,
                       engine: str = "local", seeding: str = "joint", model: str = "default",
-                      batch_size: int = 128, temperature: float = 1.0, examples: PathLike | None = None,
+                      batch_size: int | None = None, temperature: float = 1.0, examples: PathLike | None = None,
                       resume: bool = False, force: bool = False,
                       progress: ProgressArg = False) -> RunSummary:
         """What `synspec run` does: write `out` (.csv or .parquet) and its manifest, durably and

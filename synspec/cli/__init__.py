@@ -41,8 +41,33 @@ def _register_commands() -> None:
         importlib.import_module(f"synspec.cli.commands.{name}").register(app)
 
 
+def _print_version(value: bool) -> None:
+    """`--version`: synspec, the default model and the generation libraries actually installed."""
+    if not value:
+        return
+    from synspec.generate import manifest, model
+
+    versions = manifest.library_versions()
+    try:
+        location = model.default_location()
+        weights = f"{model.DEFAULT_NAME}, {location.weights_path}"
+        package = manifest.package_version(model.DEFAULT_PACKAGE.replace("_", "-"))
+        weights += f" (package {model.DEFAULT_PACKAGE.replace('_', '-')} {package})"
+    except UserError as err:
+        weights = f"{model.DEFAULT_NAME}: not available ({err.message})"
+    lines = [f"synspec {manifest.synspec_version()}", f"model {weights}",
+             *(f"{name} {versions[name]}" for name in ("llguidance", "transformers", "torch", "outlines")),
+             f"python {versions['python']}"]
+    typer.echo("\n".join(lines))
+    raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the versions of synspec, its default model and "
+                                      "generation libraries, then exit."),
+) -> None:
     """Keeps `synspec COMMAND` a group even while only one command is registered."""
 
 

@@ -52,13 +52,19 @@ def print_diagnostics(diagnostics, *, stream=None) -> None:
 def load_spec(path: Path) -> ir.Spec:
     """Check a spec for a command that needs a valid one.
 
-    A missing file is a usage error (exit 2); a spec with errors prints its
-    diagnostics and exits 1, as `synspec check` would.
+    A missing or unreadable file (not UTF-8 text, binary, no permission) is an input error
+    (exit 2, as in every command); a spec with errors prints its diagnostics and exits 1, as
+    `synspec check` would.
     """
     from synspec.passes import check_file
 
     require_file(path, "spec file", "pass the path of a .synspec file, e.g. specs/diabetes.synspec")
     result = check_file(path)
+    unreadable = next((d for d in result.diagnostics if d.code == "S102"), None)
+    if unreadable is not None:
+        reason = unreadable.message.removeprefix("cannot read spec: ")
+        raise UserError(f"cannot read spec {path}: {reason}", where=str(path),
+                        hint=unreadable.help or "check the path and that the file is UTF-8 text")
     if result.spec is None:
         print_diagnostics(result.diagnostics, stream=sys.stderr)
         n = len(result.errors)

@@ -156,7 +156,8 @@ def column_boundaries(
     spec: ir.Spec, column: ir.Column, real: pd.Series, synthetic: pd.Series
 ) -> dict[str, Any]:
     """`boundary_excess` (None when the synthetic column has no present value), its
-    `boundary_noise` (what resampled real rows score) and `boundary_points` ({value, real_share, synthetic_share, ratio, kind}) of a numeric column."""
+    `boundary_noise` (what resampled real rows score) and `boundary_points` ({value,
+    real_share, synthetic_share, ratio, kind}) of a numeric column."""
     per_unit = scale(column)
     r, s = _steps(real, per_unit), _steps(synthetic, per_unit)
     real_shares = r.value_counts(normalize=True) if len(r) else pd.Series(dtype=float)
@@ -189,7 +190,9 @@ def column_boundaries(
     }
 
 
-def _noise(real: np.ndarray, real_shares: pd.Series, steps: np.ndarray, n: int, smoothing: float) -> float | None:
+def _noise(
+    real: np.ndarray, real_shares: pd.Series, steps: np.ndarray, n: int, smoothing: float
+) -> float | None:
     """95th percentile of the largest ratio at `steps` over tables of `n` rows resampled from
     the real values (see the module docstring)."""
     if len(real) == 0 or n == 0:

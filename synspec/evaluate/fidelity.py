@@ -80,10 +80,27 @@ def _upper(matrix: pd.DataFrame) -> np.ndarray:
     return values[np.triu_indices_from(values, k=1)]
 
 
+# Fewer rows than this in either table: correlations and Cramér's V are not measurable.
+MIN_ROWS_FOR_PAIRS = 3
+
+
 def correlation_diffs(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
-    """Mean and max absolute differences of the correlation and Cramér's V matrices."""
+    """Mean and max absolute differences of the correlation and Cramér's V matrices.
+
+    None (with a `note` saying why) when either table has fewer than `MIN_ROWS_FOR_PAIRS` rows:
+    no association is defined on one row, and scoring its undefined correlations as 0 would
+    report a difference that was never measured.
+    """
     numeric = [c.name for c in feature_columns(spec) if c.kind is not ir.ColumnKind.CATEGORICAL]
+    categorical = [c.name for c in feature_columns(spec) if c.kind is ir.ColumnKind.CATEGORICAL]
     out: dict[str, Any] = {"numeric_columns": numeric}
+    few = min(len(real), len(synthetic))
+    if few < MIN_ROWS_FOR_PAIRS:
+        which = "synthetic" if len(synthetic) <= len(real) else "real"
+        out.update(pearson=None, spearman=None, categorical_columns=categorical, cramers_v=None,
+                   note=f"not measurable: the {which} table has {few} row{'s' * (few != 1)}; "
+                        f"correlations need at least {MIN_ROWS_FOR_PAIRS}")
+        return out
     for method in ("pearson", "spearman"):
         if len(numeric) < 2:
             out[method] = None
@@ -98,7 +115,6 @@ def correlation_diffs(spec: ir.Spec, real: pd.DataFrame, synthetic: pd.DataFrame
             "real": rc.fillna(0).round(4).to_numpy().tolist(),
             "synthetic": sc.fillna(0).round(4).to_numpy().tolist(),
         }
-    categorical = [c.name for c in feature_columns(spec) if c.kind is ir.ColumnKind.CATEGORICAL]
     out["categorical_columns"] = categorical
     pairs = list(combinations(categorical, 2))
     if pairs:

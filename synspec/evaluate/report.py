@@ -206,6 +206,8 @@ def to_html(spec: ir.Spec, result: EvalResult) -> str:
         "worst boundary point.</p>" + _column_cards(result, figs["columns"])
     )
     parts.append("<h2>Correlations</h2>")
+    if result.pairs["synthetic"].note:
+        parts.append(f"<p>{escape(result.pairs['synthetic'].note)}</p>")
     for method in ("pearson", "spearman"):
         parts.append(_img(figs.get(method), f"{method} correlation heatmaps"))
     rule_pairs = result.pairs["synthetic"].rule_pairs

@@ -126,6 +126,7 @@ class PairFidelity(_Model):
     categorical_columns: list[str]
     cramers_v: CramersVDiff | None
     rule_pairs: dict[str, float]
+    note: str | None = None  # why the correlations are None ("not measurable: ...")
 
 
 class CheckShares(_Model):

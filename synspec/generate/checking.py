@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from synspec import ir
+
+if TYPE_CHECKING:
+    from synspec.targets.checker import CheckReport
 
 UNPARSEABLE = "row does not parse"
 
@@ -42,6 +46,13 @@ class RowChecker:
 
     def check(self, lines: list[str], first_key: int) -> tuple[list[list[str] | None], Counter]:
         """Rows in spec column order (None where rejected) and rejection counts by reason."""
+        cells, reasons, _ = self.check_with_expectations(lines, first_key)
+        return cells, reasons
+
+    def check_with_expectations(self, lines: list[str], first_key: int
+                                ) -> tuple[list[list[str] | None], Counter, list[SoftOutcome | None]]:
+        """`check`, plus per row the soft expectations it is applicable to and those it fails
+        (None where the row is rejected), for `expectations.ExpectationQuota`."""
         import pandas as pd
 
         from synspec import data
@@ -63,8 +74,9 @@ class RowChecker:
                     row.append(canonical_cell(column, values.get(column.name)))
             cells.append(row)
         parsed = [i for i, row in enumerate(cells) if row is not None]
+        soft: list[SoftOutcome | None] = [None] * len(cells)
         if not parsed:
-            return cells, reasons
+            return cells, reasons, soft
         raw = pd.DataFrame([cells[i] for i in parsed], columns=list(self.spec.column_names), dtype=object)
         report = self.checker.run(data.to_typed(raw, self.spec))
         # Every hard check counts, key columns included: a written row must pass
@@ -76,7 +88,26 @@ class RowChecker:
             failed = np.asarray(outcome.failed, dtype=bool)
             row_ok &= ~failed
             reasons[outcome.name] += int(failed.sum())
+        per_row = soft_outcomes(report, len(raw))
         for j, i in enumerate(parsed):
             if not row_ok[j]:
                 cells[i] = None
-        return cells, reasons
+            else:
+                soft[i] = per_row[j]
+        return cells, reasons, soft
+
+
+# Per row: (names of the soft expectations applicable to it, names of those it fails).
+SoftOutcome = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def soft_outcomes(report: CheckReport, n_rows: int) -> list[SoftOutcome]:
+    """Each row's soft expectations from a checker report: where applicable, and where failed."""
+    soft = [o for o in report.outcomes if not o.hard and o.mostly is not None]
+    if not soft:
+        return [((), ())] * n_rows
+    applicable = np.column_stack([np.asarray(o.applicable, dtype=bool) for o in soft])
+    failed = np.column_stack([np.asarray(o.failed, dtype=bool) for o in soft]) & applicable
+    names = [o.name for o in soft]
+    return [(tuple(names[k] for k in np.flatnonzero(applicable[j])),
+             tuple(names[k] for k in np.flatnonzero(failed[j]))) for j in range(n_rows)]

@@ -28,9 +28,10 @@ from synspec import ir
 from synspec.errors import UserError
 from synspec.generate import engines, seeding
 from synspec.generate import manifest as mf
-from synspec.generate.checking import RowChecker
+from synspec.generate.checking import RowChecker, SoftOutcome
 from synspec.generate.engines import Engine, Sampling
 from synspec.generate.examples import Examples, read_examples
+from synspec.generate.expectations import ExpectationQuota
 from synspec.generate.grammars import RowGrammars
 from synspec.generate.seeding import Draw
 from synspec.generate.sink import Sink
@@ -50,15 +51,21 @@ class RunConfig:
     examples: Path | None = None
     seed: int = 0
     model: str = "default"
-    # 128: the best batch size measured on the 2-core CPU with the shared prompt KV
-    # (docs/benchmarks.md, "Batch size"). Never more than n.
-    batch_size: int = 128
+    # None: `auto_batch_size` (128 for short rows, the best measured on the 2-core CPU with the
+    # shared prompt KV, docs/benchmarks.md "Batch size"; fewer for wide rows). Never more than n.
+    batch_size: int | None = None
     temperature: float = 1.0
     resume: bool = False
     force: bool = False
     engine: str = "local"  # a name or alias in `synspec.generate.engines.REGISTRY`
     seeding: str = seeding.DEFAULT_MODE  # one of seeding.MODES
     budget_factor: float = 3.0  # at most budget_factor * n + 2 * batch_size rows are generated
+
+    @property
+    def batch(self) -> int:
+        """The batch size of a normalised config (`normalised` resolves None)."""
+        assert self.batch_size is not None, "batch size read before normalised()"
+        return self.batch_size
 
 
 @dataclass
@@ -74,11 +81,19 @@ class RunResult:
 
 @dataclass
 class Progress:
-    """What the CLI's progress bar shows; `update` is called after each committed batch."""
+    """What the CLI's progress bar shows; `update` is called after each committed batch,
+    `decoded(k, of)` while a batch is decoded, each time k of its `of` rows are finished."""
 
     total: int
     update: Callable[[int, int], None] = lambda accepted, generated: None
     phase: Callable[[str], None] = lambda text: None
+    decoded: Callable[[int, int], None] = lambda done, of: None
+
+
+# The automatic batch size (see `auto_batch_size`).
+BATCH_TOKENS = 16_384
+MIN_AUTO_BATCH = 8
+MAX_AUTO_BATCH = 128
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -92,7 +107,7 @@ def validate_config(config: RunConfig) -> None:
     """Every argument error, before any file is touched or any model found."""
     if config.n < 1:
         raise UserError(f"-n must be at least 1 (got {config.n})", where="-n", hint="e.g. -n 500")
-    if config.batch_size < 1:
+    if config.batch_size is not None and config.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1 (got {config.batch_size})",
                         where="--batch-size", hint="128 is the default; smaller batches show progress sooner")
     if not math.isfinite(config.temperature) or config.temperature < 0:
@@ -114,11 +129,28 @@ def validate_config(config: RunConfig) -> None:
         raise UserError("the spec has no column to generate (all are keys)", where=config.spec.path)
 
 
+def auto_batch_size(spec: ir.Spec, seeding_mode: str = seeding.DEFAULT_MODE) -> int:
+    """The default batch: about `BATCH_TOKENS` row tokens, between `MIN_AUTO_BATCH` and
+    `MAX_AUTO_BATCH` rows. A batch commits only when its longest row is done, so wide rows
+    (a 31-column table: ~400 tokens) get smaller batches and write rows sooner, while short
+    rows keep the large batches that are fastest per row (docs/benchmarks.md). When the joint
+    draw covers every generated column no row is decoded: `MAX_AUTO_BATCH`, a power of two,
+    which keeps each batch's quasi-random draw balanced (`generate.joint`)."""
+    if seeding_mode == "joint":
+        drawn = set(seeding.joint_columns(spec))
+        if all(column.name in drawn for column in spec.generated_columns):
+            return MAX_AUTO_BATCH
+    return max(MIN_AUTO_BATCH, min(MAX_AUTO_BATCH, BATCH_TOKENS // max_new_tokens(spec)))
+
+
 def normalised(config: RunConfig) -> RunConfig:
     """A valid config with the engine's registered name and a batch no larger than the run
-    (a larger one would only make rows to throw away)."""
+    (a larger one would only make rows to throw away); no --batch-size: `auto_batch_size`."""
     validate_config(config)
-    return replace(config, batch_size=min(config.batch_size, config.n),
+    batch = (
+        config.batch_size if config.batch_size is not None else auto_batch_size(config.spec, config.seeding)
+    )
+    return replace(config, batch_size=min(batch, config.n),
                    engine=engines.canonical(config.engine))
 
 
@@ -193,14 +225,14 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
                              device=model.device, dtype=model.dtype),
         style=config.style, examples=examples, prompt_hash=prompt_hash,
         prompt_tokens=engine.prompt_tokens(prompt.text) if engine.loaded else None,
-        seed=config.seed, batch_size=config.batch_size, temperature=config.temperature,
+        seed=config.seed, batch_size=config.batch, temperature=config.temperature,
         engine=config.engine, seeding=plan.seeding, seeded_columns=list(plan.seeded),
         grammar=mf.GrammarRecord(enforced=dict(plan.enforced.enforced),
                                  checked_after=dict(plan.enforced.checked_after)),
         libraries=mf.library_versions(),
         fingerprint=mf.Fingerprint(
             spec_hash=spec_record.hash, n=config.n, seed=config.seed, style=config.style,
-            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch_size,
+            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch,
             temperature=config.temperature, engine=config.engine, seeding=plan.seeding,
             prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens),
         progress=mf.ProgressRecord(rows=0, bytes=0, next_batch=0),
@@ -318,7 +350,7 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
 def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, manifest: mf.RunManifest,
                state: _State, progress: Progress) -> _Batch:
     """The texts of batch `state.batch_index`: drawn rows rendered, the rest decoded together."""
-    fixed = seeding.draw(config.spec, plan.seeding, plan.seeded, config.batch_size, config.seed,
+    fixed = seeding.draw(config.spec, plan.seeding, plan.seeded, config.batch, config.seed,
                          state.batch_index)
     texts: list[str | None] = [drawn_line(config.spec, values) for values in fixed]
     to_decode = [i for i, text in enumerate(texts) if text is None]
@@ -328,28 +360,42 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
         relaxed = sum(1 for _, dropped in built if dropped)
         ensure_engine(engine, prompt, manifest, state, progress)
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
-                            max_new_tokens=plan.max_new_tokens)
+                            max_new_tokens=plan.max_new_tokens,
+                            on_row=lambda done: progress.decoded(done, len(to_decode)))
         results = engine.generate(prompt.text, [grammar.lark for grammar, _ in built], sampling)
         for i, result in zip(to_decode, results, strict=True):
             texts[i] = result.text
     return _Batch(texts, relaxed, len(fixed) - len(to_decode))
 
 
-def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch,
-           state: _State) -> list[list[str]]:
-    """Check a batch, append the rows still needed (keys numbered on), count the rest;
-    returns the rows appended (cells as file text, in spec column order)."""
+def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, state: _State,
+           quota: ExpectationQuota) -> list[list[str]]:
+    """Check a batch, append the rows still needed (keys numbered on), count the rest. A row
+    that would bring a soft expectation below its `mostly` is rejected like a failing one.
+    Returns the rows appended (cells as file text, in spec column order)."""
     lines = [t for t in batch.texts if t is not None]
     if len(lines) < len(batch.texts):
         state.rejected[INCOMPLETE] += len(batch.texts) - len(lines)
-    rows, reasons = checker.check(lines, sink.rows + 1)
+    rows, reasons, soft = checker.check_with_expectations(lines, sink.rows + 1)
     state.rejected.update(reasons)
-    accepted = [r for r in rows if r is not None]
+    keep: list[list[str]] = []
+    passed = 0
+    for row, outcome in zip(rows, soft, strict=True):
+        if row is None or outcome is None:
+            continue
+        passed += 1
+        if len(keep) == config.n - sink.rows:
+            continue  # passed, but not needed: not a failure
+        refused = quota.admit(*outcome)
+        if refused is not None:
+            state.rejected[refused] += 1
+            passed -= 1
+            continue
+        keep.append(row)
     state.generated += len(batch.texts)
-    state.rejected_rows += len(batch.texts) - len(accepted)
+    state.rejected_rows += len(batch.texts) - passed
     state.relaxed_rows += batch.relaxed
     state.drawn_rows += batch.drawn
-    keep = accepted[: config.n - sink.rows]
     # Key columns were numbered by position among parsed rows; renumber the kept ones.
     key_positions = [i for i, c in enumerate(config.spec.columns) if c.is_key]
     for offset, row in enumerate(keep):
@@ -361,13 +407,26 @@ def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch,
     return keep
 
 
+def written_expectations(spec: ir.Spec, partial: Path, checker: RowChecker) -> list[SoftOutcome]:
+    """The soft outcomes of the rows an interrupted run committed (its partial file)."""
+    from synspec import data
+    from synspec.generate.checking import soft_outcomes
+
+    raw = data.read_raw(partial, spec)
+    return soft_outcomes(checker.checker.run(data.to_typed(raw, spec)), len(raw))
+
+
 def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, sink: Sink,
                manifest: mf.RunManifest, state: _State,
                progress: Progress) -> Generator[list[list[str]], None, mf.Status]:
     """Batches until N rows are committed ("complete") or the budget is spent ("starved");
     yields the rows of each batch once they are committed."""
-    budget = int(config.budget_factor * config.n) + 2 * config.batch_size
+    budget = int(config.budget_factor * config.n) + 2 * config.batch
     checker = RowChecker(config.spec)
+    quota = ExpectationQuota(config.spec)
+    if sink.rows:  # resumed: the rows already written count towards every expectation
+        for outcome in written_expectations(config.spec, sink.partial, checker):
+            quota.count(*outcome)
     state.loop_start = time.perf_counter()
     state.start_rows = sink.rows
     commit(manifest, sink, state, "running")
@@ -377,7 +436,7 @@ def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, si
         if state.generated >= budget:
             return "starved"
         batch = make_batch(config, plan, engine, prompt, manifest, state, progress)
-        kept = accept(config, sink, checker, batch, state)
+        kept = accept(config, sink, checker, batch, state, quota)
         state.batch_index += 1
         commit(manifest, sink, state, "running")
         progress.update(sink.rows, state.generated)
@@ -388,15 +447,16 @@ def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, si
 
 # ---- step 7: publishing -----------------------------------------------------------------------
 def finish(sink: Sink, manifest: mf.RunManifest, state: _State, status: mf.Status) -> RunResult:
-    """Publish OUT; a starved run names the check that rejected the most rows."""
-    commit(manifest, sink, state, status)
+    """Publish OUT, then mark the manifest complete (or starved, naming the check that rejected
+    the most rows): a manifest never says complete for an OUT that was not published."""
+    commit(manifest, sink, state, "running")
     sink.publish()
     starving = None
-    if status == "starved":
-        if state.rejected:
-            starving = max(state.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        manifest.starving_rule = starving
-        mf.save(sink.manifest_path, manifest)
+    if status == "starved" and state.rejected:
+        starving = max(state.rejected.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    manifest.status = status
+    manifest.starving_rule = starving
+    mf.save(sink.manifest_path, manifest)
     return RunResult(status, sink.rows, state.generated, dict(state.rejected), starving, manifest,
                      time.perf_counter() - state.started)
 

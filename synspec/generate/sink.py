@@ -48,10 +48,20 @@ class Sink:
 
     # ---- before the run -------------------------------------------------------------
     def check_start(self, *, resume: bool, force: bool) -> dict | None:
-        """Refuse to clobber; returns the saved manifest (plain JSON, see `manifest.parse`) when resuming."""
+        """Refuse to clobber, and refuse any path the run could not write at the end; returns the
+        saved manifest (plain JSON, see `manifest.parse`) when resuming."""
         if not self.out.parent.is_dir():
             raise UserError(f"output directory does not exist: {self.out.parent}", where="-o/--output",
                             hint="create the directory first")
+        for path, what in ((self.out, "output"), (self.partial, "partial output"),
+                           (self.manifest_path, "manifest")):
+            if path.is_dir():
+                raise UserError(f"the {what} path {path} is a folder", where="-o/--output",
+                                hint="pass the path of a .csv or .parquet file to -o (--force never "
+                                     "replaces a folder)")
+        if not os.access(self.out.parent, os.W_OK | os.X_OK):
+            raise UserError(f"cannot write in the output folder {self.out.parent}: permission denied",
+                            where="-o/--output", hint="choose an -o path in a folder you can write")
         saved = mf.load_json(self.manifest_path)
         # Any manifest beside a partial file is an interrupted run, even one marked complete:
         # a kill between the final manifest write and the publish leaves exactly that.

@@ -50,9 +50,13 @@ def contradictions(ctx: Context) -> None:
     hard = [rule for rule in ctx.rules if rule.kind is ir.RuleKind.HARD]
     if not hard:
         return
+    rules_of: dict[str, list[ir.Rule]] = {}
+    for rule in hard:
+        for name in dict.fromkeys(rule.columns):
+            rules_of.setdefault(name, []).append(rule)
     for name, node in ctx.column_nodes.items():
         column = ctx.columns[name]
-        rules = [rule for rule in hard if name in rule.columns]
+        rules = rules_of.get(name, [])
         for statistic in _statistics(ctx, column, node):
             for rule in rules:
                 broken = [e for e in statistic.entries if evaluate(rule.expr, e.known) is False]

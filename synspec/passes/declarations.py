@@ -14,6 +14,8 @@ every column declared first.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 from synspec import ir
@@ -170,6 +172,15 @@ def _range(ctx: Context, name: str, r: n.Range, fields: Fields) -> None:
     if fields["kind"] is ir.ColumnKind.INTEGER:
         for bound in (r.low, r.high):
             whole_number(ctx, bound, "an integer column's range bound", minimum=None)
+    elif (places := fields.get("places")) is not None and low <= high and math.isfinite(low) \
+            and math.isfinite(high):
+        # The values a decimal(p) column can hold are multiples of 10**-p: one must lie inside.
+        unit = 10 ** places
+        if math.ceil(Fraction(r.low.text) * unit) > math.floor(Fraction(r.high.text) * unit):
+            ctx.report("S419", f"no value with {places} decimal place{'s' if places != 1 else ''} "
+                       f"lies in the range {r.low.text} to {r.high.text} of `{name}`", r.span,
+                       label="an empty range for this type",
+                       help="widen the range, or declare more decimal places")
     fields["low"], fields["high"] = low, high
 
 

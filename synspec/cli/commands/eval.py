@@ -17,13 +17,18 @@ if TYPE_CHECKING:  # the evaluation stack is imported only when eval runs
     from synspec.evaluate.result import EvalResult
 
 
-def _refuse_overwrite(path: Path | None, force: bool, flag: str) -> None:
-    if path is not None and path.exists() and not force:
-        raise UserError(
-            f"{path} exists; not overwriting it",
-            where=flag,
-            hint="pass --force to replace it, or choose another path",
-        )
+def _check_outputs(outputs: dict[str, Path | None], inputs: tuple[Path | None, ...], force: bool) -> None:
+    """Every report path can be written (a file, not an input, in a folder that exists and can
+    be written; existing only with --force), checked before the evaluation's work."""
+    from synspec.files import require_output
+
+    named = {flag: path for flag, path in outputs.items() if path is not None}
+    for flag, path in named.items():
+        require_output(path, f"{flag} report", force=force, flag=flag,
+                       inputs=tuple(p for p in inputs if p is not None))
+    if len(named) == 2 and len({p.resolve() for p in named.values()}) == 1:
+        raise UserError("-o and --json name the same file", where="-o/--json",
+                        hint="write the HTML report and the JSON figures to two paths")
 
 
 def _boundary_summary(result: EvalResult) -> Table:
@@ -35,8 +40,11 @@ def _boundary_summary(result: EvalResult) -> Table:
     from synspec.evaluate.report import fmt
     from synspec.evaluate.result import NumericColumn
 
-    table = Table(title=f"boundary excess (flagged above {FLAG_ABOVE:g} and above what real rows score by chance)")
-    for head in ("column", "excess", "chance", "worst point", "real", "synthetic", "top value: synthetic/real"):
+    table = Table(
+        title=f"boundary excess (flagged above {FLAG_ABOVE:g} and above what real rows score by chance)"
+    )
+    heads = ("column", "excess", "chance", "worst point", "real", "synthetic", "top value: synthetic/real")
+    for head in heads:
         table.add_column(head, justify="left" if head in ("column", "worst point") else "right")
     for name, c in result.columns["synthetic"].items():
         if not isinstance(c, NumericColumn):
@@ -112,8 +120,7 @@ def eval_command(
             where="--holdout-frac",
             hint="e.g. --holdout-frac 0.2",
         )
-    _refuse_overwrite(output, force, "-o")
-    _refuse_overwrite(json_path, force, "--json")
+    _check_outputs({"-o": output, "--json": json_path}, (spec, real, synthetic, holdout), force)
     parsed = load_spec(spec)
     for path, what in ((real, "real table"), (synthetic, "synthetic table"), (holdout, "holdout table")):
         if path is not None:

@@ -41,7 +41,7 @@ def fmt(
     for path in specs:
         try:
             source = Source.read(path)
-        except (OSError, UnicodeDecodeError) as err:
+        except (OSError, ValueError) as err:  # not UTF-8 text (UnicodeDecodeError), or binary
             raise UserError(f"cannot read spec {path}: {err}", where=str(path),
                             hint="check the permissions and that the file is UTF-8 text") from err
         try:

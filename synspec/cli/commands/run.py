@@ -35,7 +35,10 @@ def run(
     seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same bytes."),
     model: str = typer.Option("default", "--model",
                               help="`default` (SmolLM2-135M-Instruct) or a .gguf file / transformers dir."),
-    batch_size: int = typer.Option(128, "--batch-size", help="Rows decoded together (at most -n)."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", show_default=False,
+        help="Rows decoded together (at most -n). Default: from the row length, 128 rows for short "
+             "rows and fewer for wide ones, down to 8 (a batch is written when its longest row is done)."),
     temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature; 0 is greedy."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of OUT."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT (or an interrupted run of it)."),
@@ -108,7 +111,13 @@ def _run_with_progress(config: RunConfig) -> RunResult:
         def phase(text: str) -> None:
             bar.update(task, description=text)
 
-        return pipeline.run(config, pipeline.Progress(config.n, update, phase))
+        def decoded(done: int, of: int) -> None:
+            # Wide rows take hundreds of steps: show each finished row before the batch is written.
+            bar.update(task, description=f"generating (batch: {done}/{of} rows decoded)")
+            if done == of:
+                bar.update(task, description="generating")
+
+        return pipeline.run(config, pipeline.Progress(config.n, update, phase, decoded))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,8 @@ is known before loading.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 
@@ -22,6 +22,9 @@ class Sampling:
     temperature: float  # 0 is greedy
     seed: int  # seeds this batch's sampling noise only
     max_new_tokens: int  # per row; a row still unfinished then comes back incomplete
+    # A progress hook, not a sampling setting: called with how many of the batch's rows have
+    # finished decoding, as they finish (an engine that returns a batch whole may call it once).
+    on_row: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

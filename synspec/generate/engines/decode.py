@@ -19,7 +19,7 @@ function of (prompt, grammars, seed, batch size) on one machine.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,8 +122,11 @@ class Decoder:
 
     # ---- the loop -----------------------------------------------------------------
     def decode(self, prompt_ids: list[int], grammars: list[str] | None, *, batch: int | None = None,
-               temperature: float = 1.0, seed: int = 0, max_new_tokens: int = 128) -> list[Decoded]:
-        """One text per grammar (or `batch` unconstrained texts when grammars is None)."""
+               temperature: float = 1.0, seed: int = 0, max_new_tokens: int = 128,
+               on_row: Callable[[int], None] | None = None) -> list[Decoded]:
+        """One text per grammar (or `batch` unconstrained texts when grammars is None);
+        `on_row(k)` is called each time the count k of finished rows grows (wide rows take
+        hundreds of steps: this is what lets a caller show progress before the batch ends)."""
         import llguidance.torch as llt
         import torch
 
@@ -140,6 +143,7 @@ class Decoder:
         outputs: list[list[int]] = [[] for _ in range(n)]
         log_weight = [0.0] * n
         done = [False] * n
+        finished = 0
         complete = [False] * n
         active = list(range(n))  # sequence index of each row still in the batch
         model = self.loaded.model
@@ -185,6 +189,10 @@ class Decoder:
                     keep.append(r)
                 stats.steps += 1
                 stats.tokens += sampled
+                now_done = sampled - len(keep)
+                if now_done and on_row is not None:
+                    finished += now_done
+                    on_row(finished)
                 t3 = time.perf_counter()
                 stats.mask_s += (t1 - t0) + (t3 - t2)
                 stats.sample_s += t2 - t1
@@ -205,6 +213,8 @@ class Decoder:
                     out = model(input_ids=picked.view(-1, 1).to(device), cache=cache, use_cache=True)
                 logits = out.logits[:, -1, :].float()
                 stats.forward_s += time.perf_counter() - t3
+        if on_row is not None and finished < n:
+            on_row(n)  # rows cut off at max_new_tokens end here too
         results = []
         decode = self.loaded.tokenizer.decode
         for s in range(n):

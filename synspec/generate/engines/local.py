@@ -57,5 +57,5 @@ class LocalEngine:
     def generate(self, prompt: str, grammars: Sequence[str], sampling: Sampling) -> list[RowText]:
         results = self.decoder.decode(self.prompt_ids(prompt), list(grammars),
                                       temperature=sampling.temperature, seed=sampling.seed,
-                                      max_new_tokens=sampling.max_new_tokens)
+                                      max_new_tokens=sampling.max_new_tokens, on_row=sampling.on_row)
         return [RowText(r.text if r.complete else None, r.tokens) for r in results]

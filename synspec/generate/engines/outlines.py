@@ -90,4 +90,6 @@ class OutlinesEngine:
                                       seed=sampling.seed, max_new_tokens=sampling.max_new_tokens)
             for i, text in zip(rows, out, strict=True):
                 by_row[i] = RowText(text, len(tokenizer(text)["input_ids"]))
+            if sampling.on_row is not None:
+                sampling.on_row(len(by_row))
         return [by_row[i] for i in range(len(grammars))]

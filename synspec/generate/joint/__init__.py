@@ -38,8 +38,8 @@ from synspec.generate.joint.constraints import RowState, RuleClasses
 from synspec.generate.joint.correlation import Pair, calibrate, pearson
 from synspec.generate.joint.marginals import Marginal, is_drawable, marginal
 from synspec.generate.joint.structure import (
-    Structure,
     MAX_GIVENS,
+    Structure,
     choose_givens,
     draw_order,
     moves,

@@ -117,7 +117,8 @@ def choose_givens(
 
 def declared_givens(spec: ir.Spec, name: str, drawn: set[str]) -> list[str]:
     """The drawn columns whose levels `name`'s statistics are declared given, in file order."""
-    return [g for g in dict.fromkeys(c.given for c in spec.column(name).conditionals) if g in drawn and g != name]
+    givens = dict.fromkeys(c.given for c in spec.column(name).conditionals)
+    return [g for g in givens if g in drawn and g != name]
 
 
 def draw_order(spec: ir.Spec, parents: Structure) -> list[str]:

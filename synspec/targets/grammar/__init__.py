@@ -23,6 +23,7 @@ from synspec.targets.grammar.automaton import (
     column_classes,
     row_automaton,
     rule_components,
+    unsatisfiable_rules,
     valid_combinations,
 )
 from synspec.targets.grammar.ranges import (
@@ -59,5 +60,5 @@ __all__ = [
     "column_classes", "decimal_places", "fixed_range", "generation_order", "lark_literal",
     "mentioned_columns", "natural_range", "number_text", "render_lark", "row_automaton", "row_grammar",
     "rows_grammar", "rule_components", "scale_value", "scaled_bounds", "scaled_range_regex",
-    "scaled_values", "valid_combinations",
+    "scaled_values", "unsatisfiable_rules", "valid_combinations",
 ]

@@ -14,6 +14,7 @@ a declared value, and each class admits exactly the declared values inside it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from fractions import Fraction
 
 from synspec import ir
 from synspec.errors import UserError
+from synspec.memo import by_identity
 from synspec.targets import row_format as rf
 from synspec.targets.grammar.ranges import decimal_places, scale_value, scaled_bounds, scaled_values
 from synspec.targets.order import generation_order, mentioned_columns
@@ -35,8 +37,9 @@ MAX_COMBINATIONS = 2_000_000
 MISSING_CLASS = ("missing",)
 
 Class = tuple  # one of the class tuples above
-# Per group of rule-linked columns, the class combinations its remaining columns may still take.
-Remaining = tuple[frozenset[tuple[Class, ...]], ...]
+# Per group of rule-linked columns begun and not finished (by group number), the class
+# combinations its remaining columns may still take.
+Remaining = tuple[tuple[int, frozenset[tuple[Class, ...]]], ...]
 # The value expressions a comparison may hold; each is either expressed or refused below.
 _OPERANDS = (ir.ColumnRef, ir.Const, ir.Level, ir.Arith, ir.Neg)
 
@@ -101,7 +104,13 @@ def class_of(column: ir.Column, classes: list[Class], text: str) -> Class:
 # ---- rule analysis: thresholds and Kleene evaluation over classes -------------------
 def _numeric_predicate(column: ir.Column, op: str, value: float) -> list[tuple[str, int]] | bool:
     """`column op value` as a conjunction of ('ge'|'lt', k) on scaled values, or a constant."""
-    s = Fraction(str(value)) * 10 ** decimal_places(column)
+    return _scaled_predicate(decimal_places(column), op, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled_predicate(places: int, op: str, value: float) -> list[tuple[str, int]] | bool:
+    # Cached: the analyser evaluates each comparison once per class combination.
+    s = Fraction(str(value)) * 10 ** places
     up, down = math.ceil(s), math.floor(s)
     if op == ">=":
         return [("ge", up)]
@@ -370,25 +379,35 @@ def valid_combinations(analyzer: RuleAnalyzer, ordered: list[str], allowed: dict
     Depth-first over the columns, checking each rule as soon as its last column is assigned,
     so a branch that breaks a rule is cut at once instead of enumerating the full product.
     """
+    position = {n: i for i, n in enumerate(ordered)}
     due: dict[int, list[ir.Rule]] = {}
     for rule in rules:
-        last = max(ordered.index(c) for c in mentioned_columns(rule.expr) if c in ordered)
+        last = max(position[c] for c in mentioned_columns(rule.expr) if c in position)
         due.setdefault(last, []).append(rule)
     out: list[tuple[Class, ...]] = []
     env: dict[str, Class] = {}
-
-    def walk(depth: int, prefix: tuple[Class, ...]) -> None:
-        if depth == len(ordered):
-            out.append(prefix)
-            return
+    # An explicit stack (prefix so far, classes of the next column still to try), so a long
+    # chain of linked columns is not bounded by Python's recursion limit.
+    stack: list[tuple[tuple[Class, ...], list[Class]]] = []
+    if ordered:
+        stack.append(((), list(reversed(allowed[ordered[0]]))))
+    else:
+        out.append(())
+    while stack:
+        prefix, todo = stack[-1]
+        if not todo:
+            stack.pop()
+            continue
+        depth = len(prefix)
         name = ordered[depth]
-        for cls in allowed[name]:
-            env[name] = cls
-            if all(analyzer.value(r.expr, env) is not False for r in due.get(depth, ())):
-                walk(depth + 1, prefix + (cls,))
-        del env[name]
-
-    walk(0, ())
+        cls = todo.pop()
+        env[name] = cls  # deeper columns left in env are harmless: no rule due here reads them
+        if not all(analyzer.value(r.expr, env) is not False for r in due.get(depth, ())):
+            continue
+        if depth + 1 == len(ordered):
+            out.append(prefix + (cls,))
+        else:
+            stack.append((prefix + (cls,), list(reversed(allowed[ordered[depth + 1]]))))
     return frozenset(out)
 
 
@@ -474,29 +493,92 @@ def _allowed_classes(spec: ir.Spec, classes: dict[str, list[Class]], texts: dict
     return allowed
 
 
-def _rule_groups(spec: ir.Spec, order: tuple[str, ...], rules: list[ir.Rule], cuts: dict[str, set[int]],
-                 allowed: dict[str, list[Class]], enforced: dict[str, str], after: dict[str, str],
-                 constrained: bool) -> list[tuple[list[str], frozenset[tuple[Class, ...]]]]:
-    """Per group of connected columns: its columns in generation order and their valid class
-    combinations. A group too large to enumerate moves its rules from `enforced` to `after`."""
+@dataclass(frozen=True)
+class RuleGroup:
+    """Columns linked by compiled hard rules: in generation order, their rules, and their valid
+    class combinations (None when there are more than `MAX_COMBINATIONS` to enumerate)."""
+
+    columns: list[str]
+    rules: list[ir.Rule]
+    valid: frozenset[tuple[Class, ...]] | None
+    size: int  # class combinations before the rules apply
+
+
+def rule_groups(spec: ir.Spec, order: tuple[str, ...], rules: list[ir.Rule], cuts: dict[str, set[int]],
+                allowed: dict[str, list[Class]]) -> list[RuleGroup]:
+    """Every group of rule-linked columns with its valid combinations (empty: no row can
+    satisfy its rules)."""
     analyzer = RuleAnalyzer(spec)
+    position = {n: i for i, n in enumerate(order)}
     groups = []
     for cols, group_rules in rule_components(rules, cuts):
-        ordered = [n for n in order if n in cols]
+        ordered = sorted((n for n in cols if n in position), key=position.__getitem__)
         size = math.prod(len(allowed[n]) for n in ordered)
-        if size > MAX_COMBINATIONS:
-            for rule in group_rules:
-                enforced.pop(rule.name, None)
-                after[rule.name] = f"its columns have {size} class combinations, more than the grammar keeps"
+        valid = (None if size > MAX_COMBINATIONS
+                 else valid_combinations(analyzer, ordered, allowed, group_rules))
+        groups.append(RuleGroup(ordered, group_rules, valid, size))
+    return groups
+
+
+@by_identity
+def _unconstrained_groups(spec: ir.Spec) -> tuple[dict[str, set[int]], list[ir.Rule], dict[str, str],
+                                                  dict[str, str], list[RuleGroup]]:
+    """(cuts, compiled rules, enforced, checked_after, groups) of a row with nothing fixed:
+    computed once per spec, since `check` and then `compile` or `run` both need it."""
+    order = generation_order(spec)
+    cuts, rules, enforced, after = analyse_rules(spec)
+    classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+    return cuts, rules, enforced, after, rule_groups(spec, order, rules, cuts, classes)
+
+
+def unsatisfiable_rules(spec: ir.Spec) -> list[list[ir.Rule]]:
+    """The hard rules no row can satisfy: per group of linked columns that has no valid row, a
+    smallest set of its rules that contradict each other (or their columns' ranges), in file
+    order. What `check` reports; the grammar refuses to build for these groups."""
+    cuts, _, _, _, groups = _unconstrained_groups(spec)
+    analyzer = RuleAnalyzer(spec)
+    out = []
+    for group in groups:
+        if group.valid is None or group.valid:
             continue
-        valid = valid_combinations(analyzer, ordered, allowed, group_rules)
-        if not valid:
+        allowed = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in group.columns}
+
+        def satisfiable(rules: list[ir.Rule], group: RuleGroup = group,
+                        allowed: dict[str, list[Class]] = allowed) -> bool:
+            mentioned = set().union(*(mentioned_columns(r.expr) for r in rules))
+            ordered = [n for n in group.columns if n in mentioned]
+            return bool(valid_combinations(analyzer, ordered, allowed, rules))
+
+        # Drop each rule the contradiction does not need (deletion filter): what is left is
+        # minimal, so the message names the rules to look at, not a whole group.
+        core = list(group.rules)
+        for rule in group.rules:
+            trial = [r for r in core if r is not rule]
+            if trial and not satisfiable(trial):
+                core = trial
+        out.append(core)
+    return out
+
+
+def _usable_groups(spec: ir.Spec, groups: list[RuleGroup], enforced: dict[str, str], after: dict[str, str],
+                   constrained: bool) -> list[tuple[list[str], frozenset[tuple[Class, ...]]]]:
+    """The groups the automaton tracks; a group too large to enumerate moves its rules from
+    `enforced` to `after`, and a group with no valid combination is a `UserError`."""
+    out = []
+    for group in groups:
+        if group.valid is None:
+            for rule in group.rules:
+                enforced.pop(rule.name, None)
+                after[rule.name] = (f"its columns have {group.size} class combinations, "
+                                    "more than the grammar keeps")
+            continue
+        if not group.valid:
             raise UserError(f"no row of {spec.name} can satisfy the rules "
-                            + ", ".join(r.name for r in group_rules)
+                            + ", ".join(r.name for r in group.rules)
                             + (" with the fixed values" if constrained else ""),
                             where=spec.path, hint="the rules contradict each other or the column ranges")
-        groups.append((ordered, valid))
-    return groups
+        out.append((group.columns, group.valid))
+    return out
 
 
 def _fixed_cell(column: ir.Column, text: str) -> str:
@@ -509,45 +591,72 @@ def _states(spec: ir.Spec, order: tuple[str, ...], classes: dict[str, list[Class
             texts: dict[str, str], within: dict[str, Within]) -> tuple[State, ...]:
     """The minimal automaton: a state is (position, the combinations each group has left).
 
-    States are numbered in depth-first discovery order, so renderers name them stably.
+    Only the groups begun and not finished at a position can differ between states there
+    (a group not begun has all its combinations left, a finished one only the empty rest), so
+    a state's key holds just those: its size follows the rules' overlap, not the spec's width.
+    States are numbered in depth-first discovery order, so renderers name them stably; the
+    walk keeps its own stack, so its depth is not bounded by Python's recursion limit.
     """
     group_of = {n: k for k, (cols, _) in enumerate(groups) for n in cols}
+    position = {n: i for i, n in enumerate(order)}
+    last_of = {k: max(position[n] for n in cols) for k, (cols, _) in enumerate(groups)}
     cells = {name: _fixed_cell(spec.column(name), text) for name, text in texts.items()}
-    def choices(i: int, remaining: Remaining) -> list[tuple[Symbol, Remaining]]:
+
+    def choices(i: int, active: Remaining) -> list[tuple[Symbol, Remaining]]:
         name = order[i]
         k = group_of.get(name)
         if k is None:
             if name in within:
-                return [(Symbol(name, (c,)), remaining) for c in allowed[name]]
+                return [(Symbol(name, (c,)), active) for c in allowed[name]]
             if name in cells:
-                return [(Symbol(name, tuple(allowed[name]), cells[name]), remaining)]
-            return [(Symbol(name, tuple(column_classes(spec.column(name), set()))), remaining)]
+                return [(Symbol(name, tuple(allowed[name]), cells[name]), active)]
+            return [(Symbol(name, tuple(column_classes(spec.column(name), set()))), active)]
+        left = dict(active)
         by_first: dict[Class, set[tuple[Class, ...]]] = {}
-        for combo in remaining[k]:
+        for combo in left.get(k, groups[k][1]):
             by_first.setdefault(combo[0], set()).add(combo[1:])
-        return [(Symbol(name, (c,), cells.get(name)),
-                 remaining[:k] + (frozenset(by_first[c]),) + remaining[k + 1:])
-                for c in classes[name] if c in by_first]
+        out = []
+        for c in classes[name]:
+            if c not in by_first:
+                continue
+            nxt = {key: rest for key, rest in left.items() if key != k}
+            if i != last_of[k]:
+                nxt[k] = frozenset(by_first[c])
+            out.append((Symbol(name, (c,), cells.get(name)), tuple(sorted(nxt.items()))))
+        return out
 
     states: list[State | None] = []
     index: dict[tuple[int, Remaining], int] = {}
+    # One frame per state being expanded: position, its number, its options, the next option
+    # to look at, and the state each distinct continuation leads to.
+    stack: list[tuple[int, int, list[tuple[Symbol, Remaining]], list[int], dict[Remaining, int | None]]] = []
 
-    def visit(i: int, remaining: Remaining) -> int:
-        key = (i, remaining)
-        if key in index:
-            return index[key]
-        options = choices(i, remaining)
-        me = index[key] = len(states)
+    def enter(i: int, active: Remaining) -> int:
+        me = index[(i, active)] = len(states)
         states.append(None)
-        target: dict[Remaining, int | None] = {}
-        for _, nxt in options:
-            if nxt not in target:
-                target[nxt] = None if i + 1 == len(order) else visit(i + 1, nxt)
-        states[me] = State(i, tuple((symbol, target[nxt]) for symbol, nxt in options))
+        stack.append((i, me, choices(i, active), [0], {}))
         return me
 
     if order:
-        visit(0, tuple(valid for _, valid in groups))
+        enter(0, ())
+    while stack:
+        i, me, options, at, target = stack[-1]
+        descended = False
+        while at[0] < len(options) and not descended:
+            nxt = options[at[0]][1]
+            at[0] += 1
+            if nxt in target:
+                continue
+            if i + 1 == len(order):
+                target[nxt] = None
+            elif (i + 1, nxt) in index:
+                target[nxt] = index[(i + 1, nxt)]
+            else:
+                target[nxt] = enter(i + 1, nxt)
+                descended = True
+        if not descended:
+            states[me] = State(i, tuple((symbol, target[nxt]) for symbol, nxt in options))
+            stack.pop()
     return tuple(s for s in states if s is not None)
 
 
@@ -557,14 +666,20 @@ def row_automaton(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -
     order = generation_order(spec)
     texts, within = _split_fixed(spec, order, dict(fixed or {}))
     _check_declared_values(spec, order)
-    cuts, rules, enforced, after = analyse_rules(spec)
-    for name, bounds in within.items():
-        # Split the column's classes at the interval's ends, then allow those inside it.
-        cuts = {**cuts, name: cuts.get(name, set()) | {bounds.low, bounds.high + 1}}
-    classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
-    allowed = _allowed_classes(spec, classes, texts, within)
-    groups = _rule_groups(spec, order, rules, cuts, allowed, enforced, after,
-                          constrained=bool(texts or within))
+    if not texts and not within:
+        cuts, rules, enforced, after, found = _unconstrained_groups(spec)
+        enforced, after = dict(enforced), dict(after)
+        classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+        allowed = classes
+    else:
+        cuts, rules, enforced, after = analyse_rules(spec)
+        for name, bounds in within.items():
+            # Split the column's classes at the interval's ends, then allow those inside it.
+            cuts = {**cuts, name: cuts.get(name, set()) | {bounds.low, bounds.high + 1}}
+        classes = {n: column_classes(spec.column(n), cuts.get(n, set())) for n in order}
+        allowed = _allowed_classes(spec, classes, texts, within)
+        found = rule_groups(spec, order, rules, cuts, allowed)
+    groups = _usable_groups(spec, found, enforced, after, constrained=bool(texts or within))
     states = _states(spec, order, classes, allowed, groups, texts, within)
     return RowAutomaton(spec=spec, order=order, states=states, enforced=enforced, checked_after=after,
                         fixed={**texts, **within})

@@ -8,6 +8,7 @@ of digits, never the width of the interval.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -25,9 +26,15 @@ def decimal_places(column: ir.Column) -> int:
 
 def scaled_bounds(column: ir.Column) -> tuple[int, int]:
     """The column's range as integers scaled by 10**places (open ends bounded)."""
-    unit = 10 ** decimal_places(column)
-    lo = -UNBOUNDED if column.low is None else math.ceil(Fraction(str(column.low)) * unit)
-    hi = UNBOUNDED if column.high is None else math.floor(Fraction(str(column.high)) * unit)
+    return _scaled_bounds(column.low, column.high, decimal_places(column))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled_bounds(low: float | None, high: float | None, places: int) -> tuple[int, int]:
+    # Cached: the rule analyser asks once per comparison, and exact Fractions are not cheap.
+    unit = 10 ** places
+    lo = -UNBOUNDED if low is None else math.ceil(Fraction(str(low)) * unit)
+    hi = UNBOUNDED if high is None else math.floor(Fraction(str(high)) * unit)
     return lo, hi
 
 

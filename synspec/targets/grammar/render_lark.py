@@ -109,19 +109,24 @@ def _rule(automaton: RowAutomaton, index: int, names: list[str], terminals: dict
 
 
 def _post_order(automaton: RowAutomaton) -> list[int]:
-    """States depth first, each after the states it leads to."""
+    """States depth first, each after the states it leads to (an explicit stack: a wide
+    spec's chain of states is deeper than Python's recursion limit)."""
     seen: set[int] = set()
     out: list[int] = []
-
-    def visit(index: int) -> None:
-        seen.add(index)
-        for _, target in automaton.states[index].choices:
+    if not automaton.states:
+        return out
+    seen.add(0)
+    stack = [(0, iter(automaton.states[0].choices))]
+    while stack:
+        index, pending = stack[-1]
+        for _, target in pending:
             if target is not None and target not in seen:
-                visit(target)
-        out.append(index)
-
-    if automaton.states:
-        visit(0)
+                seen.add(target)
+                stack.append((target, iter(automaton.states[target].choices)))
+                break
+        else:
+            out.append(index)
+            stack.pop()
     return out
 
 
