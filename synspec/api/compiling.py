@@ -4,6 +4,7 @@ writes), read from `synspec.targets.registry`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +26,13 @@ def example_rows(spec: Spec, examples: str | os.PathLike[str] | None, n_examples
     return read_examples(Path(examples), spec._ir, seed, n_examples).rows
 
 
-def builders(spec: Spec, rows: pd.DataFrame | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(file name -> text builder, the enforcement report) without building anything else."""
+def builders(spec: Spec, rows: pd.DataFrame | None) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+    """(file name -> text builder, the enforcement report's builder); nothing is built yet."""
     from synspec.targets.registry import TARGETS, Compilation
 
     compilation = Compilation(spec._ir, rows)
     made = {name: make for target in TARGETS.values() for name, make in target.artifacts(compilation).items()}
-    return made, compilation.enforcement
+    return made, lambda: compilation.enforcement
 
 
 def artifacts(spec: Spec, *, examples: str | os.PathLike[str] | None = None,

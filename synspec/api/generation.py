@@ -107,8 +107,8 @@ def generate(spec: Spec, n: int, *, progress: ProgressArg = False, as_text: bool
     return pd.concat(frames) if frames else pd.DataFrame(columns=spec.columns)
 
 
-def generate_file(spec: Spec, out: str | os.PathLike[str], n: int, *, resume: bool = False, force: bool = False,
-                  progress: ProgressArg = False, **settings: Any) -> RunSummary:
+def generate_file(spec: Spec, out: str | os.PathLike[str], n: int, *, resume: bool = False,
+                  force: bool = False, progress: ProgressArg = False, **settings: Any) -> RunSummary:
     """See `Spec.generate_file`."""
     from synspec.generate import pipeline
     from synspec.generate.sink import output_format

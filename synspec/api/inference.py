@@ -34,8 +34,10 @@ def infer(data: pd.DataFrame | str | os.PathLike[str], *, target: str | None = N
 def infer_result(data: pd.DataFrame | str | os.PathLike[str], *, target: str | None = None,
                  name: str | None = None, keys: Iterable[str] = (), min_count: int = 5,
                  keep_rare: bool = False, corr_threshold: float = 0.1,
-                 progress: Callable[[str], None] | None = None) -> tuple[str, InferResult, tuple[Diagnostic, ...]]:
-    """`infer` with what the command line also reports: (text, InferResult, warnings)."""
+                 progress: Callable[[str], None] | None = None,
+                 label: str = "<inferred>") -> tuple[str, InferResult, tuple[Diagnostic, ...]]:
+    """`infer` with what the command line also reports: (text, InferResult, warnings); `label`
+    names the text in the warnings (the command line's output file)."""
     from synspec.files import require_file
     from synspec.infer import InferOptions, infer_spec, infer_table
     from synspec.infer.read import RawTable
@@ -50,7 +52,7 @@ def infer_result(data: pd.DataFrame | str | os.PathLike[str], *, target: str | N
     else:
         path = require_file(Path(data), "data file", "pass the path of a CSV file")
         result = infer_spec(path, options, progress)
-    checked = check_text(result.text, "<inferred>")
+    checked = check_text(result.text, label)
     errors = [d for d in checked.diagnostics if d.is_error]
     if errors:
         raise RuntimeError("inferred spec does not check clean: " + "; ".join(d.message for d in errors))

@@ -135,8 +135,8 @@ class Spec:
 
     def generate_file(self, out: PathLike, n: int, *, style: str = "clin_rule", seed: int = 0,
                       engine: str = "local", seeding: str = "joint", model: str = "default",
-                      batch_size: int | None = None, temperature: float = 1.0, examples: PathLike | None = None,
-                      resume: bool = False, force: bool = False,
+                      batch_size: int | None = None, temperature: float = 1.0,
+                      examples: PathLike | None = None, resume: bool = False, force: bool = False,
                       progress: ProgressArg = False) -> RunSummary:
         """What `synspec run` does: write `out` (.csv or .parquet) and its manifest, durably and
         resumably. The spec must come from a file (`Spec.load`): the manifest records its hash."""
