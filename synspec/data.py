@@ -95,7 +95,7 @@ def iter_raw(path: Path | str, spec: ir.Spec, chunk_rows: int | None = DEFAULT_C
         yield from _iter_csv(path, spec, chunk_rows)
 
 
-def _check_header(header: list[str], spec: ir.Spec, path: Path) -> None:
+def check_header(header: list[str], spec: ir.Spec, path: Path) -> None:
     expected = list(spec.column_names)
     if header == expected:
         return
@@ -184,7 +184,7 @@ def _iter_csv(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator[pd.
     import pyarrow.csv as pcsv
 
     header = _read_header(path)
-    _check_header(header, spec, path)
+    check_header(header, spec, path)
     blank = _blank_line(path)
     if blank is not None:
         # pyarrow skips blank lines, which would shift every reported line after them.
@@ -257,7 +257,7 @@ def _iter_parquet(path: Path, spec: ir.Spec, chunk_rows: int | None) -> Iterator
     except (pa.ArrowException, OSError) as exc:
         raise UserError(f"cannot read the Parquet file: {exc}", where=str(path),
                         hint="is it a Parquet file? CSV files need a .csv (not .parquet) suffix") from None
-    _check_header(list(handle.schema_arrow.names), spec, path)
+    check_header(list(handle.schema_arrow.names), spec, path)
     start = 0
     batches = handle.iter_batches(batch_size=chunk_rows) if chunk_rows else [handle.read()]
     for batch in batches:

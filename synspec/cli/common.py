@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from synspec import ir
 from synspec.errors import UserError
 from synspec.files import require_file
 
+if TYPE_CHECKING:
+    from synspec import ir
+    from synspec.api.spec import Spec
+
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UserError", "console", "err_console",
-           "load_spec", "print_diagnostics", "print_user_error", "require_file"]
+           "load_checked", "load_spec", "print_diagnostics", "print_user_error", "require_file"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -38,37 +42,46 @@ def print_user_error(err: UserError) -> None:
 
 
 def print_diagnostics(diagnostics, *, stream=None) -> None:
-    """Render diagnostics for a terminal (coloured) or a pipe (plain)."""
+    """Render diagnostics (the checker's, or the API's `Diagnostic`s) for a terminal
+    (coloured) or a pipe (plain)."""
     target = err_console if stream is sys.stderr else console
     for diag in diagnostics:
-        text = diag.render()
+        text = diag.rendered if hasattr(diag, "rendered") else diag.render()
         head, _, rest = text.partition("\n")
-        style = "bold red" if diag.is_error else "bold yellow"
+        error = diag.severity == "error" if hasattr(diag, "rendered") else diag.is_error
+        style = "bold red" if error else "bold yellow"
         target.print(head, style=style, markup=False)
         target.print(rest, markup=False)
         target.print()
 
 
 def load_spec(path: Path) -> ir.Spec:
-    """Check a spec for a command that needs a valid one.
+    """`load_checked`'s IR (for tests and benchmarks that work on the IR)."""
+    return load_checked(path)._ir
+
+
+def load_checked(path: Path) -> Spec:
+    """Check a spec for a command that needs a valid one (`synspec.Spec.load`).
 
     A missing or unreadable file (not UTF-8 text, binary, no permission) is an input error
     (exit 2, as in every command); a spec with errors prints its diagnostics and exits 1, as
     `synspec check` would.
     """
-    from synspec.passes import check_file
+    from synspec.api.errors import SpecError
+    from synspec.api.spec import Spec
 
     require_file(path, "spec file", "pass the path of a .synspec file, e.g. specs/diabetes.synspec")
-    result = check_file(path)
-    unreadable = next((d for d in result.diagnostics if d.code == "S102"), None)
-    if unreadable is not None:
-        reason = unreadable.message.removeprefix("cannot read spec: ")
-        raise UserError(f"cannot read spec {path}: {reason}", where=str(path),
-                        hint=unreadable.help or "check the path and that the file is UTF-8 text")
-    if result.spec is None:
-        print_diagnostics(result.diagnostics, stream=sys.stderr)
-        n = len(result.errors)
+    try:
+        return Spec.load(path)
+    except SpecError as err:
+        unreadable = next((d for d in err.diagnostics if d.code == "S102"), None)
+        if unreadable is not None:
+            reason = unreadable.message.removeprefix("cannot read spec: ")
+            raise UserError(f"cannot read spec {path}: {reason}", where=str(path),
+                            hint=unreadable.hint or "check the path and that the file is UTF-8 text",
+                            ) from None
+        print_diagnostics(err.diagnostics, stream=sys.stderr)
+        n = len(err.errors)
         err_console.print(f"error: {path} has {n} error{'s' if n != 1 else ''}; "
                           "fix them first (synspec check shows them)", style="bold red", markup=False)
-        raise SystemExit(EXIT_FINDINGS)
-    return result.spec
+        raise SystemExit(EXIT_FINDINGS) from None

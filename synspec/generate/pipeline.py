@@ -20,7 +20,7 @@ import hashlib
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -369,9 +369,10 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
 
 
 def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, state: _State,
-           quota: ExpectationQuota) -> None:
+           quota: ExpectationQuota) -> list[list[str]]:
     """Check a batch, append the rows still needed (keys numbered on), count the rest. A row
-    that would bring a soft expectation below its `mostly` is rejected like a failing one."""
+    that would bring a soft expectation below its `mostly` is rejected like a failing one.
+    Returns the rows appended (cells as file text, in spec column order)."""
     lines = [t for t in batch.texts if t is not None]
     if len(lines) < len(batch.texts):
         state.rejected[INCOMPLETE] += len(batch.texts) - len(lines)
@@ -403,6 +404,7 @@ def accept(config: RunConfig, sink: Sink, checker: RowChecker, batch: _Batch, st
     sink.append(keep)
     if keep and state.first_row_s is None:
         state.first_row_s = time.perf_counter() - state.started
+    return keep
 
 
 def written_expectations(spec: ir.Spec, partial: Path, checker: RowChecker) -> list[SoftOutcome]:
@@ -415,8 +417,10 @@ def written_expectations(spec: ir.Spec, partial: Path, checker: RowChecker) -> l
 
 
 def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, sink: Sink,
-               manifest: mf.RunManifest, state: _State, progress: Progress) -> mf.Status:
-    """Batches until N rows are committed ("complete") or the budget is spent ("starved")."""
+               manifest: mf.RunManifest, state: _State,
+               progress: Progress) -> Generator[list[list[str]], None, mf.Status]:
+    """Batches until N rows are committed ("complete") or the budget is spent ("starved");
+    yields the rows of each batch once they are committed."""
     budget = int(config.budget_factor * config.n) + 2 * config.batch
     checker = RowChecker(config.spec)
     quota = ExpectationQuota(config.spec)
@@ -432,10 +436,12 @@ def batch_loop(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, si
         if state.generated >= budget:
             return "starved"
         batch = make_batch(config, plan, engine, prompt, manifest, state, progress)
-        accept(config, sink, checker, batch, state, quota)
+        kept = accept(config, sink, checker, batch, state, quota)
         state.batch_index += 1
         commit(manifest, sink, state, "running")
         progress.update(sink.rows, state.generated)
+        if kept:
+            yield kept
     return "complete"
 
 
@@ -462,6 +468,18 @@ def run(config: RunConfig, progress: Progress | None = None, engine: Engine | No
     `engine` reuses an engine (and its loaded model) across runs, e.g. in tests; by default
     one is created from `config.engine` and `config.model`.
     """
+    batches = run_batches(config, progress, engine)
+    while True:
+        try:
+            next(batches)
+        except StopIteration as done:
+            return done.value
+
+
+def run_batches(config: RunConfig, progress: Progress | None = None,
+                engine: Engine | None = None) -> Generator[list[list[str]], None, RunResult]:
+    """`run` as a generator: yields each batch's rows (cells as the file text, spec column
+    order) once they are committed to `config.out`, and returns the `RunResult`."""
     state = _State(started=time.perf_counter())
     progress = progress or Progress(config.n)
     config = normalised(config)
@@ -473,5 +491,5 @@ def run(config: RunConfig, progress: Progress | None = None, engine: Engine | No
     plan = plan_run(config, engine)
     manifest = build_manifest(config, sink, prompt, engine, plan)
     start_or_resume(sink, saved, manifest, state)
-    status = batch_loop(config, plan, engine, prompt, sink, manifest, state, progress)
+    status = yield from batch_loop(config, plan, engine, prompt, sink, manifest, state, progress)
     return finish(sink, manifest, state, status)

@@ -36,7 +36,7 @@ from synspec.infer.read import RawTable, read_csv_text
 from synspec.parse import parse
 from synspec.source import Source
 
-__all__ = ["InferOptions", "InferResult", "RareLevel", "infer_spec", "default_name"]
+__all__ = ["InferOptions", "InferResult", "RareLevel", "infer_spec", "infer_table", "default_name"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,14 @@ def infer_spec(path: Path, options: InferOptions,
                progress: Callable[[str], None] | None = None) -> InferResult:
     """Read `path` and write a spec describing it; `progress(column)` is called per column."""
     _check_options(options)
-    table = read_csv_text(path)
+    return infer_table(read_csv_text(path), options, progress)
+
+
+def infer_table(table: RawTable, options: InferOptions,
+                progress: Callable[[str], None] | None = None) -> InferResult:
+    """`infer_spec` on a table already read (`table.path` names it in messages and the name)."""
+    _check_options(options)
+    path = table.path
     _check_columns(table, options)
     profiles = []
     for position, (col, cells) in enumerate(zip(table.header, table.columns, strict=True)):

@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 
 from synspec.atomic import write_text
-from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_spec
-from synspec.targets.registry import PROMPT_STYLES, STYLES, TARGETS, Compilation
+from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_checked
+from synspec.targets.registry import PROMPT_STYLES, STYLES, TARGETS
 
 
 def _choices(names: Iterable[str]) -> str:
@@ -33,9 +33,10 @@ def _examples(spec, path: Path | None, k: int, seed: int):
     if path is None:
         return None
     # The sampler `synspec run` uses, so `compile --seed S` shows the prompt `run --seed S` decodes.
-    from synspec.generate.examples import read_examples
+    from synspec.api.compiling import example_rows
 
-    rows = read_examples(path, spec, seed, k).rows
+    rows = example_rows(spec, path, k, seed)
+    assert rows is not None
     err_console.print(f"warning: putting {len(rows)} real rows from {path} into the seed_ex prompt; "
                       "do not share this prompt where the data may not go", style="bold yellow", markup=False)
     return rows
@@ -65,10 +66,10 @@ def compile(
         raise UserError("--emit prompt needs --style", hint="one of: " + ", ".join(STYLES))
     if style is not None and PROMPT_STYLES[style].needs_examples and examples is None:
         raise UserError(f"the {style} style needs example rows", hint="pass --examples DATA.csv")
-    spec = load_spec(spec_path)
-    compilation = Compilation(spec, _examples(spec, examples, n_examples, seed))
-    artifacts = {name: make for target in TARGETS.values()
-                 for name, make in target.artifacts(compilation).items()}
+    spec = load_checked(spec_path)
+    from synspec.api.compiling import builders
+
+    artifacts, enforcement = builders(spec, _examples(spec, examples, n_examples, seed))
     if emit is not None:
         console.file.write(artifacts[TARGETS[emit].emitted(style)]())
         console.file.flush()
@@ -83,7 +84,7 @@ def compile(
     out.mkdir(parents=True, exist_ok=True)
     for name, make in artifacts.items():
         write_text(out / name, make())
-    report = compilation.enforcement
+    report = enforcement()
     console.print(f"wrote {len(artifacts)} artifacts to {out} (grammar enforces "
                   f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",
                   markup=False)

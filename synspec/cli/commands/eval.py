@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from synspec.atomic import write_text
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_spec
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_checked
 from synspec.errors import UserError
 
 if TYPE_CHECKING:  # the evaluation stack is imported only when eval runs
@@ -107,27 +107,13 @@ def eval_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from synspec.cli.common import require_file
+    from synspec.api.evaluation import evaluate
     from synspec.evaluate import report, thresholds
-    from synspec.evaluate.manifest_inputs import read_manifest
-    from synspec.evaluate.pipeline import evaluate
-    from synspec.evaluate.tables import load_table
 
-    gates = [thresholds.parse_threshold(text) for text in fail_on]
-    if not 0 < holdout_frac < 1:
-        raise UserError(
-            f"--holdout-frac must be between 0 and 1 (exclusive), got {holdout_frac}",
-            where="--holdout-frac",
-            hint="e.g. --holdout-frac 0.2",
-        )
+    for text in fail_on:  # a bad threshold is reported before anything is read
+        thresholds.parse_threshold(text)
     _check_outputs({"-o": output, "--json": json_path}, (spec, real, synthetic, holdout), force)
-    parsed = load_spec(spec)
-    for path, what in ((real, "real table"), (synthetic, "synthetic table"), (holdout, "holdout table")):
-        if path is not None:
-            require_file(path, what)
-    run = read_manifest(synthetic, parsed, spec)
-    for warning in run.warnings:
-        err_console.print(f"warning: {warning}", style="yellow", markup=False)
+    parsed = load_checked(spec)
     stages = ["reading", "fidelity", "detection", "clinical consistency", "privacy", "utility", "report"]
     with Progress(
         TextColumn("{task.description}"),
@@ -141,33 +127,17 @@ def eval_command(
         def step(name: str) -> None:
             bar.update(task, advance=1, description=f"eval: {name}")
 
-        real_table = load_table(real, parsed, "real")
-        syn_table = load_table(synthetic, parsed, "synthetic")
-        hold_table = load_table(holdout, parsed, "holdout") if holdout is not None else None
-        if hold_table is None and len(real_table) < 10:
-            raise UserError(
-                f"the real table has {len(real_table)} rows; eval needs at least 10 to hold some out",
-                where=str(real),
-                hint="pass a larger real table, or --holdout",
-            )
-        result = evaluate(
-            parsed,
-            real_table,
-            syn_table,
-            holdout=hold_table,
-            holdout_frac=holdout_frac,
-            seed=seed,
-            prompt_examples=run.prompt_examples,
-            manifest=run.record,
-            progress=step,
-        )
+        evaluation = evaluate(parsed, real=real, synthetic=synthetic, holdout=holdout,
+                              holdout_frac=holdout_frac, seed=seed, fail_on=fail_on, progress=step)
         step("report")
-        verdict = thresholds.judge(gates, result.synthetic_figures())
-        result = result.model_copy(update={"verdict": verdict})
+        result = evaluation.detail
         if json_path is not None:
-            write_text(json_path, result.to_json())
+            write_text(json_path, evaluation.to_json())
         if output is not None:
-            write_text(output, report.to_html(parsed, result))
+            evaluation.to_html(output)
+    for warning in evaluation.warnings:
+        err_console.print(f"warning: {warning}", style="yellow", markup=False)
+    verdict = result.verdict
     summary = Table(title=f"synspec eval: {parsed.name}")
     for head in ("figure", "synthetic", "baseline"):
         summary.add_column(head, justify="left" if head == "figure" else "right")

@@ -42,25 +42,19 @@ def infer(
 
     Example: synspec infer data/stroke.csv --target stroke --key id -o specs/stroke.synspec
     """
-    from synspec.infer import InferOptions, infer_spec
-    from synspec.passes import check_text
+    from synspec.api.inference import infer_result
 
     require_file(data, "data file", "pass the path of a CSV file")
     require_output(output, "output file", force=force, flag="-o", inputs=(data,))
-    options = InferOptions(target=target, name=name, keys=tuple(dict.fromkeys(key)), min_count=min_count,
-                           keep_rare=keep_rare, corr_threshold=corr_threshold)
     with err_console.status(f"reading {data}") as status:
-        result = infer_spec(data, options, progress=lambda col: status.update(f"profiling {col}"))
-    text = result.text
-
-    # What infer writes must check without errors; an error is a bug here, not a user error.
-    # Warnings describe the data (a level named like a column, S208) and are passed on.
-    checked = check_text(text, str(output))
-    errors = [d for d in checked.diagnostics if d.is_error]
-    if errors:
-        raise RuntimeError("inferred spec does not check clean: " + "; ".join(d.message for d in errors))
+        # What infer writes checks without errors (an error is a bug, raised there); warnings
+        # describe the data (a level named like a column, S208) and are passed on.
+        text, result, warnings = infer_result(
+            data, target=target, name=name, keys=key, min_count=min_count, keep_rare=keep_rare,
+            corr_threshold=corr_threshold, progress=lambda col: status.update(f"profiling {col}"),
+            label=str(output))
     write_text(output, text)
-    for warning in checked.diagnostics:
+    for warning in warnings:
         err_console.print(warning.render(), markup=False, highlight=False)
 
     # Capped: a column of near-unique codes would otherwise flood the terminal.

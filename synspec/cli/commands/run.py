@@ -1,19 +1,16 @@
-"""`synspec run SPEC -n N -o OUT`: generate a synthetic table on the offline default model."""
+"""`synspec run SPEC -n N -o OUT`: generate a synthetic table on the offline default model.
+
+Argument wiring and printing; the run is `synspec.Spec.generate_file` (the API's one code path)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, UserError, console, err_console, load_spec
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_checked
 from synspec.generate import engines
 from synspec.generate import seeding as _seeding
-
-if TYPE_CHECKING:
-    from synspec.generate.pipeline import RunConfig, RunResult
 
 _ENGINE_HELP = "Decoding engine: " + "; ".join(
     f"{e.name} ({e.summary}{', alias ' + ', '.join(e.aliases) if e.aliases else ''})"
@@ -54,70 +51,25 @@ def run(
 
     Example: synspec run specs/diabetes.synspec -n 500 -o diabetes_synth.csv --seed 1
     """
-    from synspec.generate import pipeline
-    from synspec.generate.sink import output_format
-
-    if resume and force:
-        raise UserError("--resume and --force contradict each other", where="--resume/--force",
-                        hint="--resume continues an interrupted run; --force starts over")
-    spec = load_spec(spec_path)
-    config = pipeline.RunConfig(
-        spec=spec, spec_path=spec_path, n=n, out=out, style=style, examples=examples, seed=seed,
-        model=model, batch_size=batch_size, temperature=temperature, resume=resume, force=force,
-        engine=engine, seeding=seeding)
-    pipeline.validate_config(config)
-    output_format(out)  # an unknown extension fails before the model loads
-    result = _run_with_progress(config)
-    counts = result.manifest.counts
-    yield_ = result.manifest.yield_
-    summary = (f"{out}: {result.rows} of {n} rows ({counts.generated} generated, "
+    spec = load_checked(spec_path)
+    result = spec.generate_file(out, n, style=style, seed=seed, engine=engine, seeding=seeding, model=model,
+                                batch_size=batch_size, temperature=temperature, examples=examples,
+                                resume=resume, force=force, progress=True)
+    yield_ = result.yield_
+    summary = (f"{out}: {result.rows} of {n} rows ({result.generated} generated, "
                f"yield {yield_ if yield_ is not None else 0:.1%}, {result.seconds:.1f} s)")
     console.print(summary, markup=False)
     for reason, count in sorted(result.rejected.items(), key=lambda kv: -kv[1]):
         if count:
             console.print(f"  rejected {count}: {reason}", markup=False)
     if result.status == "starved":
-        err_console.print(f"error: the retry budget ran out after {counts.generated} generated rows; "
+        err_console.print(f"error: the retry budget ran out after {result.generated} generated rows; "
                           f"rule `{result.starving_rule}` rejected the most", style="bold red", markup=False)
         err_console.print("  = help: check the rule against the prompt statistics, or let the grammar "
                           "enforce it (synspec compile shows which rules are checked after generation)",
                           markup=False)
         raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
-
-
-def _run_with_progress(config: RunConfig) -> RunResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from synspec.generate import pipeline
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} rows/s"), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("starting", total=config.n, rate="-")
-        # The rate counts from the first update on, so model loading does not dilute it.
-        start = time.perf_counter()
-        first: int | None = None
-
-        def update(accepted: int, generated: int) -> None:
-            nonlocal start, first
-            if first is None:
-                first = accepted
-                start = time.perf_counter()
-            elapsed = time.perf_counter() - start
-            rate = (accepted - first) / elapsed if elapsed > 0 else 0.0
-            bar.update(task, completed=accepted, rate=f"{rate:.1f}")
-
-        def phase(text: str) -> None:
-            bar.update(task, description=text)
-
-        def decoded(done: int, of: int) -> None:
-            # Wide rows take hundreds of steps: show each finished row before the batch is written.
-            bar.update(task, description=f"generating (batch: {done}/{of} rows decoded)")
-            if done == of:
-                bar.update(task, description="generating")
-
-        return pipeline.run(config, pipeline.Progress(config.n, update, phase, decoded))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,9 @@
 """`synspec validate DATA --spec SPEC`: every column constraint and rule of a spec, on every row.
 
 Argument wiring, printing and the exit code only; the checking and the report's figures are
-`synspec.validate`. Prints one line per failing check with examples, soft expectations
-against their declared share, and a summary; or the whole report as JSON.
+`synspec.Spec.validate` (over `synspec.validate`). Prints one line per failing check with
+examples, soft expectations against their declared share, and a summary; or the whole
+report as JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_spec
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_checked
 from synspec.files import require_output
 
 if TYPE_CHECKING:
@@ -50,14 +51,14 @@ def validate(
 
     Example: synspec validate ../shared/data/diabetes.csv --spec specs/diabetes.synspec
     """
-    from synspec.validate import validate_table
+    from synspec.api.validation import validate as validate_api
 
-    spec = load_spec(spec_path)
+    spec = load_checked(spec_path)
     if violations is not None:
         require_output(violations, "violations file", force=force, flag="--violations", inputs=(data_path,))
     with _progress(data_path) as advance:
-        result = validate_table(data_path, spec, max_examples=max_examples, chunk_rows=chunk_size,
-                                violations=violations, on_rows=advance)
+        result = validate_api(spec, data_path, max_examples=max_examples, chunk_rows=chunk_size,
+                              violations=violations, keep_failures=False, on_rows=advance).to_dict()
     if format is Format.json:
         # Plain write: rich would replace ":name:" emoji codes inside cell values.
         sys.stdout.write(json.dumps(result, indent=2) + "\n")

@@ -1,0 +1,108 @@
+"""`Spec.validate`: a table checked against a spec, as a `ValidationReport`.
+
+Owns turning `synspec.validate`'s report (the figures `synspec validate --format json` prints)
+into an object: `.ok`, `.counts` (one row per check), `.failure_cases()` (one row per (row,
+check) failure, as pandera's `failure_cases`) and `.to_dict()`. Files are read in chunks by
+`synspec.validate.validate_table`; a DataFrame is checked in one chunk by the same code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from synspec import validate as _validate
+
+if TYPE_CHECKING:
+    from synspec.api.spec import Spec
+
+__all__ = ["ValidationReport", "validate"]
+
+_COUNT_COLUMNS = ("check", "kind", "severity", "columns", "applicable", "failed", "passed",
+                  "failed_share", "observed_share", "mostly", "ok")
+_CASE_COLUMNS = ("row", "check", "kind", "severity", "columns", "values")
+
+
+class ValidationReport:
+    """What `synspec validate` reports, for Python: figures per check and every failure."""
+
+    def __init__(self, report: dict[str, Any], failures: list[tuple[Any, ...]] | None) -> None:
+        self._report = report
+        self._failures = failures
+
+    @property
+    def ok(self) -> bool:
+        """No hard check fails and every soft expectation meets its declared share."""
+        return bool(self._report["ok"])
+
+    @property
+    def rows(self) -> int:
+        return int(self._report["rows"])
+
+    @property
+    def rows_passing(self) -> int:
+        """Rows that pass every hard check."""
+        return int(self._report["rows_passing_hard_checks"])
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """One row per check (column constraints, then rules): how many rows it applies to,
+        fail and pass, the shares, the declared `mostly` of a soft rule, and whether it holds."""
+        rows = [{"check": c["name"], **{k: c[k] for k in _COUNT_COLUMNS[1:]}} for c in self._report["checks"]]
+        for row in rows:
+            row["columns"] = ";".join(row["columns"])
+        return pd.DataFrame(rows, columns=list(_COUNT_COLUMNS))
+
+    def failure_cases(self) -> pd.DataFrame:
+        """One row per (row, check) failure: row (the DataFrame's index label, or the data row
+        counted from 1 in a file), check, kind, severity, columns (`;`-joined) and values
+        (`column=value; ...` as written, `(missing)` for a missing cell)."""
+        if self._failures is None:
+            raise ValueError("failures were not kept: validate with keep_failures=True")
+        return pd.DataFrame(self._failures, columns=list(_CASE_COLUMNS))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure, as `synspec validate --format json` prints it."""
+        return self._report
+
+    def __repr__(self) -> str:
+        verdict = "ok" if self.ok else "failed"
+        return (f"<ValidationReport {verdict}: {self.rows} rows, {self.rows_passing} pass every hard check, "
+                f"{len(self._report['summary']['hard_failures'])} hard checks fail>")
+
+
+def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_examples: int = 5,
+             chunk_rows: int = _validate.DEFAULT_CHUNK_ROWS, violations: str | os.PathLike[str] | None = None,
+             keep_failures: bool = True, on_rows: Any = None) -> ValidationReport:
+    """See `Spec.validate`; `on_rows(n)` is called after each chunk of n rows."""
+    from synspec.api.frames import to_cells
+    from synspec.files import require_output
+
+    kept: list[tuple[Any, ...]] | None = [] if keep_failures else None
+    out = Path(violations) if violations is not None else None
+    if out is not None:  # overwritten, as pandas' to_csv would; never the table being read
+        inputs = () if isinstance(table, pd.DataFrame) else (Path(table),)
+        require_output(out, "violations file", force=True, flag="violations", inputs=inputs)
+    if isinstance(table, pd.DataFrame):
+        index = table.index
+        collect = None if kept is None else _collector(kept, lambda row: index[row - 1])
+        cells = to_cells(spec._ir, table)
+        report = _validate.validate_chunks([cells], spec._ir, label="DataFrame", csv_lines=False,
+                                           max_examples=max_examples, violations=out, on_rows=on_rows,
+                                           on_failures=collect)
+    else:
+        collect = None if kept is None else _collector(kept, lambda row: row)
+        report = _validate.validate_table(Path(table), spec._ir, max_examples=max_examples,
+                                          chunk_rows=chunk_rows, violations=out, on_rows=on_rows,
+                                          on_failures=collect)
+    return ValidationReport(report, kept)
+
+
+def _collector(kept: list[tuple[Any, ...]], row_label: Any) -> Any:
+    def collect(found: list[_validate.Failure]) -> None:
+        kept.extend((row_label(row), check, kind, severity, columns, values)
+                    for row, _line, check, kind, severity, columns, values in found)
+    return collect
