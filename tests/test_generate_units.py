@@ -238,13 +238,13 @@ def test_bad_model_paths_are_user_errors(tmp_path: Path, make, message: str) -> 
 
 
 def test_weights_hash_is_cached_by_path_mtime_size(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SYNSPEC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYNSPEC_CACHE_DIR", str(tmp_path / "cache"))
     weights = tmp_path / "m.gguf"
     weights.write_bytes(b"abc")
     location = model.locate(str(weights))
     first = model.weights_hash(location)
     assert first == manifest.sha256_bytes(b"abc")
-    assert (tmp_path / "cache" / "synspec" / "weights-hashes.json").is_file()
+    assert (tmp_path / "cache" / "weights-hashes.json").is_file()
     weights.write_bytes(b"abcd")  # new size: the cache entry no longer applies
     assert model.weights_hash(location) == manifest.sha256_bytes(b"abcd")
 

@@ -41,6 +41,13 @@ def run(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT (or an interrupted run of it)."),
     engine: str = typer.Option("local", "--engine", help=_ENGINE_HELP),
     seeding: str = typer.Option(_seeding.DEFAULT_MODE, "--seeding", help=_SEEDING_HELP),
+    dtype: str = typer.Option("auto", "--dtype",
+                              help="auto (bfloat16 on a GPU or a CPU with native bf16, else float32), "
+                                   "float32 or bfloat16."),
+    threads: str = typer.Option("auto", "--threads",
+                                help="Torch threads: auto (the allowed cores not busy with other work "
+                                     "when decoding starts) or a positive integer. Output bytes do not "
+                                     "depend on it."),
 ) -> None:
     """Generate N rows that pass every hard rule, constrained by the spec's row grammar.
 
@@ -53,6 +60,9 @@ def run(
     """
     from synspec.generate import pipeline
     from synspec.generate.sink import output_format
+    from synspec.generate.threads import parse_threads, prepare_environment
+
+    prepare_environment()  # before anything imports torch
 
     if resume and force:
         raise UserError("--resume and --force contradict each other", where="--resume/--force",
@@ -61,7 +71,7 @@ def run(
     config = pipeline.RunConfig(
         spec=spec, spec_path=spec_path, n=n, out=out, style=style, examples=examples, seed=seed,
         model=model, batch_size=batch_size, temperature=temperature, resume=resume, force=force,
-        engine=engine, seeding=seeding)
+        engine=engine, seeding=seeding, dtype=dtype, threads=parse_threads(threads))
     pipeline.validate_config(config)
     output_format(out)  # an unknown extension fails before the model loads
     result = _run_with_progress(config)
