@@ -10,7 +10,8 @@ For each spec and batch size it generates `--rows` checked rows (at least one ba
 batch 1 is capped at 8 rows) with the same code `synspec run` uses, then, in the same
 process and at the same batch size, decodes the same number of steps with no grammar
 (unconstrained sampling), so the two tokens/s figures share load and thermals.
-`ratio` = constrained / unconstrained tokens/s. `--prompt-kv copied` measures our loop with
+`ratio` = constrained / unconstrained tokens/s; `forced tokens` = the share of sampled tokens
+the grammar left no choice for (one allowed token). `--prompt-kv copied` measures our loop with
 the prompt's KV copied into every row (the design before `shared_prefix.py`). Timings on a
 shared machine are noisy: the table header records `uptime` load averages.
 """
@@ -42,7 +43,8 @@ def _peak_rss_mb() -> float:
 
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
-               temperature: float, prompt_kv: list[str]) -> list[str]:
+               temperature: float, prompt_kv: list[str],
+               seeding_mode: str | None = None) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import engines, pipeline, seeding
     from synspec.generate.checking import RowChecker
@@ -70,7 +72,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
             plain.shared_prefix = kv != "copied"
             if isinstance(engine, LocalEngine):
                 engine.decoder.shared_prefix = plain.shared_prefix
-            mode = seeding.DEFAULT_MODE if engine.per_row_grammars else "none"
+            mode = (seeding_mode or seeding.DEFAULT_MODE) if engine.per_row_grammars else "none"
             seeded = seeding.seeded_columns(spec, mode)
             warm_up = Sampling(temperature, 0, max_new)
             engine.generate(prompt, [grammars.unconstrained().lark], warm_up)  # also fills the grammar cache
@@ -79,7 +81,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                 accepted = generated = tokens = 0
                 first_row_s = None
                 index = 0
-                stats_before = (plain.stats.tokens, plain.stats.steps)
+                stats_before = (plain.stats.tokens, plain.stats.steps, plain.stats.forced)
                 t0 = time.perf_counter()
                 while accepted < want and generated < 20 * want:
                     fixed = seeding.draw(spec, mode, seeded, batch, 0, index)
@@ -98,8 +100,10 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                 if own_loop:
                     tokens = plain.stats.tokens - stats_before[0]  # plain is the engine's decoder
                     steps = plain.stats.steps - stats_before[1]
+                    forced = f"{(plain.stats.forced - stats_before[2]) / max(1, tokens):.0%}"
                 else:
                     steps = max(1, tokens // max(1, generated))
+                    forced = "-"
                 constrained_tps = tokens / elapsed
                 # Unconstrained: the same loop with no grammar, as many steps per batch as above.
                 plain_ids = plain.encode_prompt(prompt)
@@ -115,8 +119,8 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                     f"| {name} | {engine_name} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
                     f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
                     f"{constrained_tps:.0f} | {free_tps:.0f} | "
-                    f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
-                    f"{_peak_rss_mb():.0f} |")
+                    f"{constrained_tps / free_tps:.2f} | {forced} | {accepted / generated:.0%} | "
+                    f"{load_s:.1f} | {_peak_rss_mb():.0f} |")
                 print(lines[-1], flush=True)
     return lines
 
@@ -181,6 +185,7 @@ def main() -> None:
                         help="engine names or aliases (synspec.generate.engines.REGISTRY)")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seeding", default=None, help="seeding mode (default: synspec run's default)")
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
                         help="our loop's prompt cache: shared by the batch, or copied per row")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
@@ -194,11 +199,11 @@ def main() -> None:
           f"{torch.get_num_threads()}, Python {platform.python_version()}, load average at start "
           f"{_load_average()}")
     print("| spec | engine | prompt KV | batch | rows | rows/s | first row (s) | constrained tok/s | "
-          "unconstrained tok/s | ratio | yield | model load (s) | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "unconstrained tok/s | ratio | forced tokens | yield | model load (s) | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
         bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
-                   args.prompt_kv)
+                   args.prompt_kv, args.seeding)
     print(f"load average at end {_load_average()}")
 
 
