@@ -44,7 +44,7 @@ def _peak_rss_mb() -> float:
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
                temperature: float, prompt_kv: list[str],
-               seeding_mode: str | None = None) -> list[str]:
+               seeding_mode: str | None = None, full_logits: bool = False) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import engines, pipeline, seeding
     from synspec.generate.checking import RowChecker
@@ -65,6 +65,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
     grammars = RowGrammars(spec)
     max_new = pipeline.max_new_tokens(spec)
     plain = decoder_for(loaded)
+    plain.full_logits = full_logits
     for engine_name in engine_names:
         engine = engines.create(engine_name, loaded=loaded)
         own_loop = isinstance(engine, LocalEngine)  # only our loop has a prompt KV to vary and stats
@@ -183,9 +184,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=32, help="checked rows per configuration")
     parser.add_argument("--engines", nargs="+", default=["local"],
                         help="engine names or aliases (synspec.generate.engines.REGISTRY)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "int8"])
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seeding", default=None, help="seeding mode (default: synspec run's default)")
+    parser.add_argument("--full-logits", action="store_true",
+                        help="the whole vocabulary's logits at every step (default: the allowed tokens')")
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
                         help="our loop's prompt cache: shared by the batch, or copied per row")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
@@ -203,7 +206,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
         bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
-                   args.prompt_kv, args.seeding)
+                   args.prompt_kv, args.seeding, args.full_logits)
     print(f"load average at end {_load_average()}")
 
 

@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=128)
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"],
-                        choices=["float32", "bfloat16", "auto"])
+                        choices=["float32", "bfloat16", "int8", "auto"])
     parser.add_argument("--seeding", default="levels", help="passed to synspec run; `default` omits it")
     parser.add_argument("--busy-threads", nargs="+", default=["auto", "2"],
                         help="--threads values for the runs beside the busy core")

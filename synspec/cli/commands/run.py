@@ -43,7 +43,7 @@ def run(
     seeding: str = typer.Option(_seeding.DEFAULT_MODE, "--seeding", help=_SEEDING_HELP),
     dtype: str = typer.Option("auto", "--dtype",
                               help="auto (bfloat16 on a GPU or a CPU with native bf16, else float32), "
-                                   "float32 or bfloat16."),
+                                   "float32, bfloat16, or int8 (CPU: float32 with int8 linear layers)."),
     threads: str = typer.Option("auto", "--threads",
                                 help="Torch threads: auto (the allowed cores not busy with other work "
                                      "when decoding starts) or a positive integer. Output bytes do not "
