@@ -236,7 +236,8 @@ def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> N
 
 
 @pytest.mark.model
-def test_thread_count_changes_no_byte(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dtype", ["auto", "float32", "int8"])
+def test_thread_count_changes_no_byte(tmp_path: Path, dtype: str) -> None:
     """The model writes the numbers (`--seeding levels`), on one thread and on two: the same
     bytes, and each manifest says how many threads it used and why."""
     import torch
@@ -246,7 +247,7 @@ def test_thread_count_changes_no_byte(tmp_path: Path) -> None:
     try:
         for t, out in outs.items():
             assert run_cli(DIABETES, "-n", 6, "-o", out, "--batch-size", 3, "--seed", 4,
-                           "--seeding", "levels", "--threads", t) == 0
+                           "--seeding", "levels", "--threads", t, "--dtype", dtype) == 0
             compute = json.loads((tmp_path / f"t{t}.csv.manifest.json").read_text())["compute"]
             assert (compute["threads"], compute["threads_reason"]) == (t, f"--threads {t}")
     finally:
