@@ -191,13 +191,21 @@ def main() -> None:
                         help="the whole vocabulary's logits at every step (default: the allowed tokens')")
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
                         help="our loop's prompt cache: shared by the batch, or copied per row")
+    parser.add_argument("--threads", default="auto", help="torch threads, as `synspec run --threads`")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
     if args.fidelity:
         fidelity(args.fidelity)
         return
+    from synspec.generate import threads
+    from synspec.generate.cpu import cpu_info
+
+    choice = threads.choose(threads.parse_threads(args.threads))
+    threads.apply(choice)  # as `synspec run` does: the free cores, or --threads
     import torch
 
+    cpu = cpu_info()
+    print(f"CPU: {cpu.model}, flags {' '.join(cpu.flags)}; threads: {choice.reason}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
           f"{torch.get_num_threads()}, Python {platform.python_version()}, load average at start "
           f"{_load_average()}")

@@ -12,7 +12,9 @@ is what a user sees, imports included. Per dtype, in one run of this script:
    de-quantised and the cache written;
 2. warm, idle: the same again, loading from the cache;
 3. busy: the same, while `python -c "while True: pass"` runs pinned to the last allowed core,
-   once per `--busy-threads` value (`auto` is synspec's default; `2` is what torch did before).
+   once per `--busy-threads` value (`auto` is synspec's default; `2` is what torch did before;
+   `2:spin` is 2 threads with OpenMP's own wait policy, spin then sleep, instead of synspec's
+   PASSIVE: exactly what synspec did before).
 `--seeding levels` (the default here) leaves the numbers to the model, so rows/s measure the
 model; `--quick-start` adds the README's command at its defaults (joint seeding: no model for
 diabetes) and its wall time. The machine line names the CPU model and the flags that decide
@@ -122,18 +124,22 @@ def main() -> None:
                                              env)
                 results.append(Result(label, dtype, load_avg, wall, manifest))
                 print(results[-1].row(), flush=True)
-            for threads in args.busy_threads:
+            for choice in args.busy_threads:
+                threads, _, wait = choice.partition(":")
+                # An empty value is not a policy libgomp knows: it keeps its default (spin, then sleep).
+                run_env = {**env, "OMP_WAIT_POLICY": ""} if wait == "spin" else env
                 spinner = busy_loop(pinned)
                 try:
                     time.sleep(1.0)  # let the spinner show in /proc/stat
                     load_avg = os.getloadavg()[0]
                     wall, manifest = synspec_run(folder / "out.csv", args.rows, dtype, seeding, threads,
-                                                 args.seed, env)
+                                                 args.seed, run_env)
                 finally:
                     spinner.kill()
                     spinner.wait()
-                results.append(Result(f"one core busy (pinned to cpu {pinned}), --threads {threads}", dtype,
-                                      load_avg, wall, manifest))
+                policy = ", OpenMP's default wait policy" if wait == "spin" else ""
+                results.append(Result(f"one core busy (pinned to cpu {pinned}), --threads {threads}{policy}",
+                                      dtype, load_avg, wall, manifest))
                 print(results[-1].row(), flush=True)
             idle = results[1].manifest["timings"]["rows_per_s"]
             for result in results[2:]:
