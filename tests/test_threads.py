@@ -8,23 +8,28 @@ from synspec.errors import UserError
 from synspec.generate import cpu, threads
 
 
-def fake_times(sequence: list[dict[int, tuple[int, int]]]):
+def fake_times(sequence: list[dict[int, int]]):
     calls = iter(sequence)
     return lambda cpus: next(calls)
 
 
 @pytest.mark.parametrize("busy_ticks, expected", [
     ((0, 0), 0),  # idle machine
-    ((95, 3), 1),  # one core held by a neighbour
-    ((50, 50), 1),  # one busy process the scheduler moves between both cores
-    ((100, 100), 2),
-    ((20, 10), 0),  # background noise
+    ((19, 1), 1),  # one core held by a neighbour
+    ((10, 10), 1),  # one busy process the scheduler moves between both cores
+    ((20, 21), 2),  # a tick more than the wall clock allows counts as one core
+    ((4, 2), 0),  # background noise
 ])
 def test_busy_cores_sums_the_busy_shares(monkeypatch, busy_ticks, expected) -> None:
-    before = {0: (1000, 5000), 1: (2000, 5000)}
-    after = {c: (before[c][0] + busy_ticks[c], before[c][1] + 100) for c in (0, 1)}
+    """Busy ticks over the ticks of the sampled wall time (0.2 s at 100 ticks/s: 20 per core)."""
+    before = {0: 1000, 1: 2000}
+    after = {c: before[c] + busy_ticks[c] for c in (0, 1)}
     monkeypatch.setattr(threads, "_cpu_times", fake_times([before, after]))
-    assert threads.busy_cores([0, 1], seconds=0) == expected
+    monkeypatch.setattr(threads, "_ticks_per_second", lambda: 100.0)
+    clock = iter([0.0, 0.2])
+    monkeypatch.setattr(threads.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    assert threads.busy_cores([0, 1], seconds=0.2) == expected
 
 
 @pytest.mark.parametrize("busy, allowed, expected", [(0, [0, 1], 2), (1, [0, 1], 1), (2, [0, 1], 1),

@@ -8,8 +8,11 @@ diabetes generation fell from 4.39 to 0.385 rows/s, while one thread kept 3.11
 - the cores we may run on are the process's CPU affinity (`os.sched_getaffinity`: a
   container's or `taskset`'s limit, not the machine's core count);
 - how busy they are is sampled from `/proc/stat` over `SAMPLE_S` seconds while this
-  process sleeps: the busy shares of those cores are summed and rounded, so one busy
-  process counts as one core whether the scheduler pins it or moves it around;
+  process sleeps: each core's busy clock ticks (user, nice, system, irq, softirq, steal)
+  over the ticks the wall clock allows, summed over the cores and rounded, so one busy
+  process counts as one core whether the scheduler pins it or moves it around. (Busy ticks,
+  not busy over total: an idle core's idle time is accounted lazily, so over a fraction of a
+  second its total can be one tick, all of it busy.)
 - threads = allowed - busy, at least 1. `--threads N` overrides the choice.
 OpenMP's wait policy is set to PASSIVE (threads that wait sleep instead of spinning, so
 they do not steal the core a neighbour, or our own other thread, needs), which only
@@ -27,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SAMPLE_S = 0.1  # long enough for a busy core to show (100 clock ticks at USER_HZ 100 on two cores)
+SAMPLE_S = 0.2  # 20 clock ticks per core at USER_HZ 100: a busy core shows as 19-21
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,8 @@ def allowed_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def _cpu_times(cpus: list[int]) -> dict[int, tuple[int, int]] | None:
-    """(busy, total) clock ticks per CPU since boot, from /proc/stat; None where unreadable."""
+def _cpu_times(cpus: list[int]) -> dict[int, int] | None:
+    """Busy clock ticks per CPU since boot, from /proc/stat; None where unreadable."""
     try:
         lines = Path("/proc/stat").read_text().splitlines()
     except OSError:
@@ -69,28 +72,32 @@ def _cpu_times(cpus: list[int]) -> dict[int, tuple[int, int]] | None:
         except ValueError:
             continue
         if cpu in wanted and len(ticks) >= 5:
-            idle = ticks[3] + ticks[4]  # idle + iowait
-            total = sum(ticks)
-            times[cpu] = (total - idle, total)
+            times[cpu] = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
     return times if len(times) == len(wanted) else None
 
 
 def busy_cores(cpus: list[int], seconds: float = SAMPLE_S) -> int | None:
     """How many of `cpus` other processes keep busy now (summed busy shares, rounded)."""
     before = _cpu_times(cpus)
+    start = time.monotonic()
     if before is None:
         return None
     time.sleep(seconds)
     after = _cpu_times(cpus)
     if after is None:
         return None
-    share = 0.0
-    for cpu in cpus:
-        busy = after[cpu][0] - before[cpu][0]
-        total = after[cpu][1] - before[cpu][1]
-        if total > 0:
-            share += busy / total
+    ticks = (time.monotonic() - start) * _ticks_per_second()
+    if ticks <= 0:
+        return 0
+    share = sum(min(1.0, (after[cpu] - before[cpu]) / ticks) for cpu in cpus)
     return int(share + 0.5)
+
+
+def _ticks_per_second() -> float:
+    try:
+        return float(os.sysconf("SC_CLK_TCK"))
+    except (AttributeError, ValueError, OSError):
+        return 100.0
 
 
 def parse_threads(value: str | int | None) -> int | None:
