@@ -71,6 +71,7 @@ def decode_rows(
 
     expanded = [f for f in fixed for _ in range(candidates)]
     prompt_ids = engine.prompt_ids(prompt)
+    engine.decoder.full_logits = True  # the importance weights need the whole vocabulary's mass
     decoded = []
     for start in range(0, len(expanded), batch_size):
         chunk = expanded[start : start + batch_size]

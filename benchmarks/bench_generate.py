@@ -10,7 +10,8 @@ For each spec and batch size it generates `--rows` checked rows (at least one ba
 batch 1 is capped at 8 rows) with the same code `synspec run` uses, then, in the same
 process and at the same batch size, decodes the same number of steps with no grammar
 (unconstrained sampling), so the two tokens/s figures share load and thermals.
-`ratio` = constrained / unconstrained tokens/s. `--prompt-kv copied` measures our loop with
+`ratio` = constrained / unconstrained tokens/s; `forced tokens` = the share of sampled tokens
+the grammar left no choice for (one allowed token). `--prompt-kv copied` measures our loop with
 the prompt's KV copied into every row (the design before `shared_prefix.py`). Timings on a
 shared machine are noisy: the table header records `uptime` load averages.
 """
@@ -42,7 +43,8 @@ def _peak_rss_mb() -> float:
 
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
-               temperature: float, prompt_kv: list[str]) -> list[str]:
+               temperature: float, prompt_kv: list[str],
+               seeding_mode: str | None = None, full_logits: bool = False) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import engines, pipeline, seeding
     from synspec.generate.checking import RowChecker
@@ -63,6 +65,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
     grammars = RowGrammars(spec)
     max_new = pipeline.max_new_tokens(spec)
     plain = decoder_for(loaded)
+    plain.full_logits = full_logits
     for engine_name in engine_names:
         engine = engines.create(engine_name, loaded=loaded)
         own_loop = isinstance(engine, LocalEngine)  # only our loop has a prompt KV to vary and stats
@@ -70,7 +73,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
             plain.shared_prefix = kv != "copied"
             if isinstance(engine, LocalEngine):
                 engine.decoder.shared_prefix = plain.shared_prefix
-            mode = seeding.DEFAULT_MODE if engine.per_row_grammars else "none"
+            mode = (seeding_mode or seeding.DEFAULT_MODE) if engine.per_row_grammars else "none"
             seeded = seeding.seeded_columns(spec, mode)
             warm_up = Sampling(temperature, 0, max_new)
             engine.generate(prompt, [grammars.unconstrained().lark], warm_up)  # also fills the grammar cache
@@ -79,7 +82,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                 accepted = generated = tokens = 0
                 first_row_s = None
                 index = 0
-                stats_before = (plain.stats.tokens, plain.stats.steps)
+                stats_before = (plain.stats.tokens, plain.stats.steps, plain.stats.forced)
                 t0 = time.perf_counter()
                 while accepted < want and generated < 20 * want:
                     fixed = seeding.draw(spec, mode, seeded, batch, 0, index)
@@ -98,8 +101,10 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                 if own_loop:
                     tokens = plain.stats.tokens - stats_before[0]  # plain is the engine's decoder
                     steps = plain.stats.steps - stats_before[1]
+                    forced = f"{(plain.stats.forced - stats_before[2]) / max(1, tokens):.0%}"
                 else:
                     steps = max(1, tokens // max(1, generated))
+                    forced = "-"
                 constrained_tps = tokens / elapsed
                 # Unconstrained: the same loop with no grammar, as many steps per batch as above.
                 plain_ids = plain.encode_prompt(prompt)
@@ -115,8 +120,8 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                     f"| {name} | {engine_name} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
                     f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
                     f"{constrained_tps:.0f} | {free_tps:.0f} | "
-                    f"{constrained_tps / free_tps:.2f} | {accepted / generated:.0%} | {load_s:.1f} | "
-                    f"{_peak_rss_mb():.0f} |")
+                    f"{constrained_tps / free_tps:.2f} | {forced} | {accepted / generated:.0%} | "
+                    f"{load_s:.1f} | {_peak_rss_mb():.0f} |")
                 print(lines[-1], flush=True)
     return lines
 
@@ -179,26 +184,37 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=32, help="checked rows per configuration")
     parser.add_argument("--engines", nargs="+", default=["local"],
                         help="engine names or aliases (synspec.generate.engines.REGISTRY)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "int8"])
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seeding", default=None, help="seeding mode (default: synspec run's default)")
+    parser.add_argument("--full-logits", action="store_true",
+                        help="the whole vocabulary's logits at every step (default: the allowed tokens')")
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
                         help="our loop's prompt cache: shared by the batch, or copied per row")
+    parser.add_argument("--threads", default="auto", help="torch threads, as `synspec run --threads`")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
     if args.fidelity:
         fidelity(args.fidelity)
         return
+    from synspec.generate import threads
+    from synspec.generate.cpu import cpu_info
+
+    choice = threads.choose(threads.parse_threads(args.threads))
+    threads.apply(choice)  # as `synspec run` does: the free cores, or --threads
     import torch
 
+    cpu = cpu_info()
+    print(f"CPU: {cpu.model}, flags {' '.join(cpu.flags)}; threads: {choice.reason}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads "
           f"{torch.get_num_threads()}, Python {platform.python_version()}, load average at start "
           f"{_load_average()}")
     print("| spec | engine | prompt KV | batch | rows | rows/s | first row (s) | constrained tok/s | "
-          "unconstrained tok/s | ratio | yield | model load (s) | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "unconstrained tok/s | ratio | forced tokens | yield | model load (s) | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
         bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
-                   args.prompt_kv)
+                   args.prompt_kv, args.seeding, args.full_logits)
     print(f"load average at end {_load_average()}")
 
 

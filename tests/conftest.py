@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,11 @@ DATA = Path(os.environ.get("SYNSPEC_DATA", ROOT.parent / "shared" / "data"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
+# The weights cache (and the weights-hash cache) of a test session lives in a folder of its
+# own, never in the user's ~/.cache: a model test then also exercises the cold load. Child
+# processes (the resume test's `synspec run`) inherit it.
+os.environ["SYNSPEC_CACHE_DIR"] = tempfile.mkdtemp(prefix="synspec-test-cache-")
+atexit.register(shutil.rmtree, os.environ["SYNSPEC_CACHE_DIR"], True)
 
 
 def real_csv(name: str) -> Path:

@@ -176,6 +176,28 @@ def test_sparse_sampling_only_picks_allowed_tokens() -> None:
         assert picked[0] in (1, 2) and picked[1] == 7 and picked[2] == 99 and picked[3] in (10, 20, 30)
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.7, 0.0])
+def test_sampling_from_hidden_states_draws_what_the_full_logits_draw(temperature: float) -> None:
+    """The output layer applied only to the allowed tokens (the decoding loop's default under a
+    grammar) picks the same tokens as the full logits with the same noise, and counts the rows
+    the grammar forced."""
+    torch.manual_seed(3)
+    hidden, weight = torch.randn(6, 16), torch.randn(300, 16)
+    allowed = np.random.default_rng(3).random((6, 300)) < 0.05
+    allowed[1] = False
+    allowed[1, 42] = True  # forced
+    allowed[4] = False  # nothing allowed: EOS
+    for seed in range(20):
+        full = decode._sample(hidden @ weight.T, allowed, temperature, torch.Generator().manual_seed(seed),
+                              eos=299)[0]
+        sparse, forced, columns = decode._sample_sparse(hidden, weight, allowed, temperature,
+                                                        torch.Generator().manual_seed(seed), eos=299)
+        assert sparse.tolist() == full.tolist()
+        assert sparse[1] == 42 and sparse[4] == 299
+    assert forced == 1
+    assert columns == len(np.unique(np.nonzero(allowed)[1]))
+
+
 def test_gumbel_sampling_follows_softmax() -> None:
     gen = torch.Generator().manual_seed(1)
     logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]])).expand(20_000, 3).contiguous()
@@ -238,13 +260,13 @@ def test_bad_model_paths_are_user_errors(tmp_path: Path, make, message: str) -> 
 
 
 def test_weights_hash_is_cached_by_path_mtime_size(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SYNSPEC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYNSPEC_CACHE_DIR", str(tmp_path / "cache"))
     weights = tmp_path / "m.gguf"
     weights.write_bytes(b"abc")
     location = model.locate(str(weights))
     first = model.weights_hash(location)
     assert first == manifest.sha256_bytes(b"abc")
-    assert (tmp_path / "cache" / "synspec" / "weights-hashes.json").is_file()
+    assert (tmp_path / "cache" / "weights-hashes.json").is_file()
     weights.write_bytes(b"abcd")  # new size: the cache entry no longer applies
     assert model.weights_hash(location) == manifest.sha256_bytes(b"abcd")
 
@@ -362,6 +384,29 @@ def test_shared_prefix_and_copied_cache_decode_the_same_rows(diabetes: ir.Spec) 
         texts[shared] = [r.text for r in rows]
     assert texts[True] == texts[False]
     assert [t.split(",")[0] for t in texts[True][:3]] == [f'"{level}"' for level in levels]
+
+
+@pytest.mark.model
+def test_allowed_token_logits_decode_the_rows_the_full_logits_decode(diabetes: ir.Spec) -> None:
+    """Greedy rows under the grammar are the same whether each step computes the whole
+    vocabulary's logits or only the allowed tokens' (the default); the forced tokens counted."""
+    from synspec.targets.grammar import row_grammar
+    from synspec.targets.prompt import render_prompt
+
+    loaded = model.load_cached(dtype="float32")
+    grammars = [row_grammar(diabetes, fixed={"gender": level}).lark for level in ("Female", "Male")]
+    grammars += [row_grammar(diabetes).lark] * 2
+    texts = {}
+    for full in (True, False):
+        decoder = decode.Decoder(loaded, full_logits=full)
+        ids = decoder.encode_prompt(render_prompt(diabetes, "clin_rule"))
+        rows = decoder.decode(ids, grammars, temperature=0.0, seed=0, max_new_tokens=64)
+        assert all(r.complete for r in rows)
+        texts[full] = [r.text for r in rows]
+        assert decoder.stats.forced > 0
+        if not full:
+            assert decoder.stats.head_columns < decoder.stats.steps * decoder.vocab / 10
+    assert texts[True] == texts[False]
 
 
 # ---- importance resampling ------------------------------------------------------------

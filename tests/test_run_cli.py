@@ -138,6 +138,9 @@ def test_missing_model_path_is_a_clear_error(tmp_path: Path, capsys) -> None:
     (["-n", "2", "--style", "haiku"], "unknown style"),
     (["-n", "2", "--resume", "--force"], "contradict"),
     (["-n", "2", "--resume"], "no interrupted run"),
+    (["-n", "2", "--threads", "0"], "--threads must be a positive integer"),
+    (["-n", "2", "--threads", "two"], "--threads must be a positive integer"),
+    (["-n", "2", "--dtype", "float16"], "unknown dtype"),
 ])
 def test_bad_flags_exit_2(tmp_path: Path, capsys, args: list[str], message: str) -> None:
     assert run_cli(DIABETES, "-o", tmp_path / "o.csv", *args) == 2
@@ -230,3 +233,23 @@ def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> N
     assert len(read_rows(out)) == n + 1
     assert out.read_bytes() == reference.read_bytes()
     assert json.loads(manifest_path.read_text())["status"] == "complete"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("dtype", ["auto", "float32", "int8"])
+def test_thread_count_changes_no_byte(tmp_path: Path, dtype: str) -> None:
+    """The model writes the numbers (`--seeding levels`), on one thread and on two: the same
+    bytes, and each manifest says how many threads it used and why."""
+    import torch
+
+    before = torch.get_num_threads()
+    outs = {t: tmp_path / f"t{t}.csv" for t in (1, 2)}
+    try:
+        for t, out in outs.items():
+            assert run_cli(DIABETES, "-n", 6, "-o", out, "--batch-size", 3, "--seed", 4,
+                           "--seeding", "levels", "--threads", t, "--dtype", dtype) == 0
+            compute = json.loads((tmp_path / f"t{t}.csv.manifest.json").read_text())["compute"]
+            assert (compute["threads"], compute["threads_reason"]) == (t, f"--threads {t}")
+    finally:
+        torch.set_num_threads(before)
+    assert outs[1].read_bytes() == outs[2].read_bytes()

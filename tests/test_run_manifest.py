@@ -93,7 +93,7 @@ def test_every_manifest_field_is_documented() -> None:
         "": manifest.RunManifest, "spec.": manifest.SpecRecord, "model.": manifest.ModelRecord,
         "examples.": manifest.ExamplesRecord, "grammar.": manifest.GrammarRecord,
         "fingerprint.": manifest.Fingerprint, "progress.": manifest.ProgressRecord,
-        "counts.": manifest.Counts, "timings.": manifest.Timings,
+        "counts.": manifest.Counts, "timings.": manifest.Timings, "compute.": manifest.ComputeRecord,
     }
     fields = {prefix + (info.alias or name) for prefix, model in records.items()
               for name, info in model.model_fields.items()}

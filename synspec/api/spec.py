@@ -109,39 +109,46 @@ class Spec:
     def generate(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",
                  seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                  temperature: float = 1.0, examples: PathLike | None = None,
-                 progress: ProgressArg = False, as_text: bool = False) -> pd.DataFrame:
+                 progress: ProgressArg = False, as_text: bool = False, dtype: str = "auto",
+                 threads: int | None = None) -> pd.DataFrame:
         """`n` rows that pass every hard rule: the rows `synspec run` writes with the same settings.
 
         Typed columns (integer: Int64, decimal: float64, boolean: boolean, categorical:
         category); `as_text=True` gives the cells exactly as `synspec run` writes them.
+        `dtype` and `threads` are `synspec run`'s `--dtype` and `--threads` (None: the free
+        cores); they matter only when the model writes something, and never change the rows.
         """
         from synspec.api.generation import generate
 
         return generate(self, n, style=style, seed=seed, engine=engine, seeding=seeding, model=model,
                         batch_size=batch_size, temperature=temperature, examples=examples,
-                        progress=progress, as_text=as_text)
+                        progress=progress, as_text=as_text, dtype=dtype, threads=threads)
 
     def generate_batches(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",
                          seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                          temperature: float = 1.0, examples: PathLike | None = None,
-                         progress: ProgressArg = False, as_text: bool = False) -> Iterator[pd.DataFrame]:
+                         progress: ProgressArg = False, as_text: bool = False, dtype: str = "auto",
+                         threads: int | None = None) -> Iterator[pd.DataFrame]:
         """`generate` one batch at a time: each batch's rows that passed the checks (at most
         `batch_size`; the same rows, in the same order, as `generate`)."""
         from synspec.api.generation import generate_batches
 
         return generate_batches(self, n, style=style, seed=seed, engine=engine, seeding=seeding,
                                 model=model, batch_size=batch_size, temperature=temperature,
-                                examples=examples, progress=progress, as_text=as_text)
+                                examples=examples, progress=progress, as_text=as_text, dtype=dtype,
+                                threads=threads)
 
     def generate_file(self, out: PathLike, n: int, *, style: str = "clin_rule", seed: int = 0,
                       engine: str = "local", seeding: str = "joint", model: str = "default",
                       batch_size: int | None = None, temperature: float = 1.0,
                       examples: PathLike | None = None, resume: bool = False, force: bool = False,
-                      progress: ProgressArg = False) -> RunSummary:
+                      progress: ProgressArg = False, dtype: str = "auto",
+                      threads: int | None = None) -> RunSummary:
         """What `synspec run` does: write `out` (.csv or .parquet) and its manifest, durably and
         resumably. The spec must come from a file (`Spec.load`): the manifest records its hash."""
         from synspec.api.generation import generate_file
 
         return generate_file(self, out, n, style=style, seed=seed, engine=engine, seeding=seeding,
                              model=model, batch_size=batch_size, temperature=temperature,
-                             examples=examples, resume=resume, force=force, progress=progress)
+                             examples=examples, resume=resume, force=force, progress=progress,
+                             dtype=dtype, threads=threads)

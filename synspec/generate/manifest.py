@@ -47,6 +47,21 @@ class ModelRecord(_Record):
     weights_hash: str | None
     device: str
     dtype: str
+    # "gguf" (de-quantised in this run), "cache" (the load-ready weights cache), "directory"
+    # (a transformers model directory); None until the model is loaded, or when it never was.
+    loaded_from: str | None = None
+
+
+class ComputeRecord(_Record):
+    """The CPU and the threads a run computed with (none of it changes an output byte)."""
+
+    cpu: str  # model name from /proc/cpuinfo
+    cpu_flags: list[str]  # the flags that decide matrix speed (synspec.generate.cpu.SPEED_FLAGS)
+    native_bf16: bool
+    allowed_cores: int  # the process's CPU affinity
+    threads: int | None = None  # torch threads; None until the model is needed
+    threads_reason: str | None = None  # "--threads N" or "auto: A allowed cores, B busy"
+    busy_cores: int | None = None  # measured at the start of decoding (auto only)
 
 
 class ExamplesRecord(_Record):
@@ -81,6 +96,7 @@ class Fingerprint(_Record):
     prompt_hash: str
     seeded_columns: list[str]
     max_new_tokens: int
+    dtype: str | None = None  # None in manifests written before --dtype existed
 
 
 class ProgressRecord(_Record):
@@ -132,6 +148,7 @@ class RunManifest(_Record):
     seeded_columns: list[str]
     grammar: GrammarRecord
     libraries: dict[str, str]
+    compute: ComputeRecord | None = None  # None in manifests written before it existed
     fingerprint: Fingerprint
     progress: ProgressRecord
     counts: Counts
@@ -250,7 +267,7 @@ def mismatches(saved: RunManifest, current: RunManifest) -> list[str]:
     """
     have = saved.fingerprint.model_dump()
     want = current.fingerprint.model_dump()
-    optional = {"seeding"}
+    optional = {"seeding", "dtype"}
     return [f"{key}: run on disk has {have.get(key)!r}, now {want.get(key)!r}"
             for key in Fingerprint.model_fields
             if have.get(key) != want.get(key) and not (key in optional and have.get(key) is None)]

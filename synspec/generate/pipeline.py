@@ -26,9 +26,10 @@ from pathlib import Path
 
 from synspec import ir
 from synspec.errors import UserError
-from synspec.generate import engines, seeding
+from synspec.generate import engines, model, seeding, threads
 from synspec.generate import manifest as mf
 from synspec.generate.checking import RowChecker, SoftOutcome
+from synspec.generate.cpu import cpu_info
 from synspec.generate.engines import Engine, Sampling
 from synspec.generate.examples import Examples, read_examples
 from synspec.generate.expectations import ExpectationQuota
@@ -60,6 +61,8 @@ class RunConfig:
     engine: str = "local"  # a name or alias in `synspec.generate.engines.REGISTRY`
     seeding: str = seeding.DEFAULT_MODE  # one of seeding.MODES
     budget_factor: float = 3.0  # at most budget_factor * n + 2 * batch_size rows are generated
+    dtype: str = "auto"  # auto | float32 | bfloat16 (`model.pick_dtype`)
+    threads: int | None = None  # torch threads; None: the free allowed cores (`threads.choose`)
 
     @property
     def batch(self) -> int:
@@ -115,6 +118,10 @@ def validate_config(config: RunConfig) -> None:
                         where="--temperature", hint="1.0 samples the model as it is; 0 is greedy")
     if config.seed < 0:
         raise UserError(f"--seed must be 0 or more (got {config.seed})", where="--seed")
+    if config.threads is not None and config.threads < 1:
+        raise UserError(f"--threads must be a positive integer or `auto` (got {config.threads})",
+                        where="--threads", hint="e.g. --threads 1 on a machine shared with other work")
+    model.check_dtype(config.dtype)
     if config.style not in STYLES:
         raise UserError(f"unknown style {config.style!r}", where="--style",
                         hint="one of " + ", ".join(STYLES))
@@ -208,7 +215,7 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
                    plan: Plan) -> mf.RunManifest:
     """The manifest of a run that has not started (progress, counts and timings at zero)."""
     spec = config.spec
-    model = engine.model_info()
+    model_info = engine.model_info()
     spec_record = mf.SpecRecord(path=str(config.spec_path), hash=mf.sha256_file(config.spec_path),
                                 name=spec.name)
     examples_hash = None if config.examples is None else mf.sha256_file(config.examples)
@@ -221,8 +228,8 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
     return mf.RunManifest(
         status="running", output=str(config.out), format=sink.format, spec=spec_record,
         synspec_version=mf.synspec_version(),
-        model=mf.ModelRecord(name=model.name, path=model.path, weights_hash=model.weights_hash,
-                             device=model.device, dtype=model.dtype),
+        model=mf.ModelRecord(name=model_info.name, path=model_info.path, weights_hash=model_info.weights_hash,
+                             device=model_info.device, dtype=model_info.dtype),
         style=config.style, examples=examples, prompt_hash=prompt_hash,
         prompt_tokens=engine.prompt_tokens(prompt.text) if engine.loaded else None,
         seed=config.seed, batch_size=config.batch, temperature=config.temperature,
@@ -230,15 +237,24 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
         grammar=mf.GrammarRecord(enforced=dict(plan.enforced.enforced),
                                  checked_after=dict(plan.enforced.checked_after)),
         libraries=mf.library_versions(),
+        compute=compute_record(),
         fingerprint=mf.Fingerprint(
             spec_hash=spec_record.hash, n=config.n, seed=config.seed, style=config.style,
-            examples_hash=examples_hash, model_hash=model.weights_hash, batch_size=config.batch,
+            examples_hash=examples_hash, model_hash=model_info.weights_hash, batch_size=config.batch,
             temperature=config.temperature, engine=config.engine, seeding=plan.seeding,
-            prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens),
+            prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens,
+            dtype=model_info.dtype),
         progress=mf.ProgressRecord(rows=0, bytes=0, next_batch=0),
         counts=mf.Counts(requested=config.n, generated=0, accepted=0, rejected=0, rejected_per_rule={}),
         timings=mf.Timings(model_load_s=None, previous_runs_s=0.0),
     )
+
+
+def compute_record() -> mf.ComputeRecord:
+    """The CPU; the threads are filled in when the model is first needed (`ensure_engine`)."""
+    cpu = cpu_info()
+    return mf.ComputeRecord(cpu=cpu.model, cpu_flags=list(cpu.flags), native_bf16=cpu.bf16,
+                            allowed_cores=len(threads.allowed_cpus()))
 
 
 # ---- step 5: a fresh start, or where an interrupted run stopped -----------------------------
@@ -331,10 +347,17 @@ class _Batch:
 
 
 def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, state: _State,
-                  progress: Progress) -> None:
-    """Load the model the first time a row needs it, and record what that took."""
+                  progress: Progress, requested_threads: int | None = None) -> None:
+    """Size torch's threads to the free cores and load the model, the first time a row needs
+    it; record both in the manifest."""
     if state.engine_ready:
         return
+    choice = threads.choose(requested_threads)
+    threads.apply(choice)
+    if manifest.compute is not None:
+        manifest.compute.threads = choice.threads
+        manifest.compute.threads_reason = choice.reason
+        manifest.compute.busy_cores = choice.busy_cores
     if not engine.loaded:
         progress.phase("loading model")
         began = time.perf_counter()
@@ -344,6 +367,7 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
     elif state.model_load_s is None:
         state.model_load_s = engine.load()  # already loaded: 0.0
     manifest.prompt_tokens = engine.prompt_tokens(prompt.text)
+    manifest.model.loaded_from = engine.model_info().loaded_from
     state.engine_ready = True
 
 
@@ -358,7 +382,7 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
     if to_decode:
         built = [plan.grammars.for_row(fixed[i]) for i in to_decode]
         relaxed = sum(1 for _, dropped in built if dropped)
-        ensure_engine(engine, prompt, manifest, state, progress)
+        ensure_engine(engine, prompt, manifest, state, progress, config.threads)
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
                             max_new_tokens=plan.max_new_tokens,
                             on_row=lambda done: progress.decoded(done, len(to_decode)))
@@ -487,7 +511,7 @@ def run_batches(config: RunConfig, progress: Progress | None = None,
     saved = sink.check_start(resume=config.resume, force=config.force)
     prompt = build_prompt(config)
     if engine is None:
-        engine = engines.create(config.engine, model=config.model)
+        engine = engines.create(config.engine, model=config.model, dtype=config.dtype)
     plan = plan_run(config, engine)
     manifest = build_manifest(config, sink, prompt, engine, plan)
     start_or_resume(sink, saved, manifest, state)

@@ -41,6 +41,13 @@ def run(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT (or an interrupted run of it)."),
     engine: str = typer.Option("local", "--engine", help=_ENGINE_HELP),
     seeding: str = typer.Option(_seeding.DEFAULT_MODE, "--seeding", help=_SEEDING_HELP),
+    dtype: str = typer.Option("auto", "--dtype",
+                              help="auto (bfloat16 on a GPU or a CPU with native bf16, else float32), "
+                                   "float32, bfloat16, or int8 (CPU: float32 with int8 linear layers)."),
+    threads: str = typer.Option("auto", "--threads",
+                                help="Torch threads: auto (the allowed cores not busy with other work "
+                                     "when decoding starts) or a positive integer. Output bytes do not "
+                                     "depend on it."),
 ) -> None:
     """Generate N rows that pass every hard rule, constrained by the spec's row grammar.
 
@@ -51,10 +58,14 @@ def run(
 
     Example: synspec run specs/diabetes.synspec -n 500 -o diabetes_synth.csv --seed 1
     """
+    from synspec.generate.threads import parse_threads, prepare_environment
+
+    prepare_environment()  # before anything imports torch
     spec = load_checked(spec_path)
     result = spec.generate_file(out, n, style=style, seed=seed, engine=engine, seeding=seeding, model=model,
                                 batch_size=batch_size, temperature=temperature, examples=examples,
-                                resume=resume, force=force, progress=True)
+                                resume=resume, force=force, progress=True, dtype=dtype,
+                                threads=parse_threads(threads))
     yield_ = result.yield_
     summary = (f"{out}: {result.rows} of {n} rows ({result.generated} generated, "
                f"yield {yield_ if yield_ is not None else 0:.1%}, {result.seconds:.1f} s)")

@@ -31,7 +31,7 @@ __all__ = ["REGISTRY", "Engine", "EngineEntry", "ModelInfo", "RowText", "Samplin
 @dataclass(frozen=True)
 class EngineEntry:
     name: str
-    target: str  # "module:Class"; the class takes (model: str, loaded: LoadedModel | None)
+    target: str  # "module:Class"; the class takes (model: str, loaded: LoadedModel | None, dtype: str)
     summary: str  # one line for `synspec run --help` and docs/generation.md
     aliases: tuple[str, ...] = ()  # older names still accepted (flags, manifests of earlier runs)
 
@@ -62,11 +62,12 @@ def canonical(name: str) -> str:
     return entry(name).name
 
 
-def create(name: str, *, model: str = "default", loaded: LoadedModel | None = None) -> Engine:
-    """An engine by name or alias: finds its model now, loads it when first needed.
+def create(name: str, *, model: str = "default", loaded: LoadedModel | None = None,
+           dtype: str = "auto") -> Engine:
+    """An engine by name or alias: finds its model now, loads it (in `dtype`) when first needed.
 
     `loaded` reuses weights already in memory (tests, benchmarks) instead of `model`.
     """
     module, _, cls = entry(name).target.partition(":")
-    engine: Engine = getattr(importlib.import_module(module), cls)(model=model, loaded=loaded)
+    engine: Engine = getattr(importlib.import_module(module), cls)(model=model, loaded=loaded, dtype=dtype)
     return engine

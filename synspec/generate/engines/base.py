@@ -44,6 +44,7 @@ class ModelInfo:
     weights_hash: str | None  # "sha256:..." of the weight files; None where the engine cannot see them
     device: str
     dtype: str
+    loaded_from: str | None = None  # "gguf", "cache" or "directory" once loaded (`model.LoadedModel.source`)
 
 
 @runtime_checkable

@@ -11,7 +11,12 @@ sequence. Why a custom loop rather than `outlines.Generator` (kept in
   applied to the logits in one torch op, instead of a Python logits processor
   walking the batch every step;
 - finished sequences leave the batch (their KV rows are dropped), so a batch costs
-  the longest row, not padding steps for every row.
+  the longest row, not padding steps for every row;
+- under a grammar only the allowed tokens' logits are computed: the output layer
+  (576 x 49,152 weights, a fifth of the model's multiply-adds) is applied to the columns
+  of the tokens some row of the batch may take, usually a few dozen (digits, separators,
+  the forced tokens of drawn values), instead of the whole vocabulary. `full_logits=True`
+  keeps the whole vocabulary (needed for `Decoded.log_weight`).
 Sampling uses a `torch.Generator` seeded by the caller, so a batch is a pure
 function of (prompt, grammars, seed, batch size) on one machine.
 """
@@ -40,6 +45,8 @@ class DecodeStats:
     prompt_s: float = 0.0
     steps: int = 0
     tokens: int = 0  # tokens sampled over all sequences (the throughput numerator)
+    forced: int = 0  # of those, tokens the grammar left no choice for (one allowed token)
+    head_columns: int = 0  # output-layer columns computed, summed over steps (vocab x steps when full)
     sequences: int = 0
 
     def add(self, other: DecodeStats) -> None:
@@ -73,6 +80,10 @@ class Decoder:
     # False: copy the prompt's KV into every row of a static cache (the previous design,
     # kept so the benchmark can measure one against the other; see docs/benchmarks.md).
     shared_prefix: bool = True
+    # True: logits over the whole vocabulary at every step, so `Decoded.log_weight` is the
+    # real log mass the grammar allowed (importance resampling). False: under a grammar only
+    # the allowed tokens' logits, and log_weight stays 0.
+    full_logits: bool = False
 
     def __post_init__(self) -> None:
         import llguidance
@@ -83,7 +94,8 @@ class Decoder:
         self.lltok = llguidance.hf.from_tokenizer(tok)
         self.executor = llguidance.LLExecutor()
         self.eos = tok.eos_token_id
-        self.vocab = int(self.loaded.model.get_output_embeddings().weight.shape[0])
+        self.head = self.loaded.model.get_output_embeddings()
+        self.vocab = int(self.head.weight.shape[0])
         self._prompt_cache: dict[tuple[int, ...], tuple[Any, Any]] = {}
 
     # ---- prompts ------------------------------------------------------------------
@@ -138,6 +150,7 @@ class Decoder:
         else:
             cache = _batch_cache(self.loaded.model, cache0, n, len(prompt_ids) + max_new_tokens + 1)
         logits = logits0.expand(n, -1).clone()
+        hidden = None  # the last hidden states, when the logits were not computed (sparse head)
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         bitmask = llt.allocate_token_bitmask(n, self.vocab)
         outputs: list[list[int]] = [[] for _ in range(n)]
@@ -148,6 +161,7 @@ class Decoder:
         active = list(range(n))  # sequence index of each row still in the batch
         model = self.loaded.model
         device = self.loaded.device
+        sparse = matchers is not None and not self.full_logits and _plain_output_layer(model)
         stats = self.stats
         stats.sequences += n
         with _attention_implementation(model, ATTENTION_NAME if self.shared_prefix else None):
@@ -161,7 +175,16 @@ class Decoder:
                 else:
                     allowed = None
                 t1 = time.perf_counter()
-                picked, log_mass = _sample(logits, allowed, temperature, gen, self.eos)
+                if hidden is not None and allowed is not None:
+                    picked, forced, columns = _sample_sparse(hidden, self.head.weight, allowed, temperature,
+                                                             gen, self.eos)
+                    log_mass = np.zeros(len(allowed))
+                    stats.head_columns += columns
+                else:
+                    picked, log_mass = _sample(logits, allowed, temperature, gen, self.eos)
+                    forced = 0 if allowed is None else int(np.count_nonzero(allowed.sum(axis=1) == 1))
+                    stats.head_columns += self.vocab
+                stats.forced += forced
                 t2 = time.perf_counter()
                 keep: list[int] = []
                 sampled = sum(not done[s] for s in active)
@@ -208,10 +231,15 @@ class Decoder:
                         _select_rows(cache, index)
                     picked = picked[keep]
                     active = [active[r] for r in keep]
+                step_ids = picked.view(-1, 1).to(device)
                 with torch.inference_mode():
                     # Positions come from the cache's own length (its get_seq_length).
-                    out = model(input_ids=picked.view(-1, 1).to(device), cache=cache, use_cache=True)
-                logits = out.logits[:, -1, :].float()
+                    if sparse:
+                        out = model.base_model(input_ids=step_ids, cache=cache, use_cache=True)
+                        hidden = out.last_hidden_state[:, -1, :]
+                    else:
+                        out = model(input_ids=step_ids, cache=cache, use_cache=True)
+                        logits = out.logits[:, -1, :].float()
                 stats.forward_s += time.perf_counter() - t3
         if on_row is not None and finished < n:
             on_row(n)  # rows cut off at max_new_tokens end here too
@@ -319,11 +347,53 @@ def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: An
         noise = torch.rand(logits.shape, generator=gen).clamp_(min=1e-20)
         return torch.argmax(logits / temperature - torch.log(-torch.log(noise)), dim=-1), np.zeros(n)
     rows, cols = np.nonzero(allowed)
-    picked = torch.full((n,), eos, dtype=torch.long)  # a row with nothing allowed stops
-    if len(rows) == 0:
-        return picked, np.zeros(n)
+    if len(rows) == 0:  # a row with nothing allowed stops
+        return torch.full((n,), eos, dtype=torch.long), np.zeros(n)
     keys = logits[torch.from_numpy(rows), torch.from_numpy(cols)]
     log_mass = _allowed_log_mass(logits, rows, keys, temperature)
+    return _pick(keys, rows, cols, n, temperature, gen, eos), log_mass
+
+
+def _plain_output_layer(model: Any) -> bool:
+    """Whether the logits are the output layer applied to the base model's last hidden state
+    and nothing more (no soft-capping or scaling), so they can be computed for a few tokens."""
+    config = model.config
+    return (getattr(config, "final_logit_softcapping", None) is None
+            and getattr(config, "logit_scale", None) is None
+            and getattr(model, "base_model", None) is not model
+            and getattr(model.get_output_embeddings(), "bias", None) is None)
+
+
+def _sample_sparse(hidden: Any, weight: Any, allowed: np.ndarray, temperature: float, gen: Any,
+                   eos: int) -> tuple[Any, int, int]:
+    """`_sample` from the last hidden states, computing only the logits of tokens some row
+    may take: (picked tokens, rows with one allowed token, output-layer columns computed).
+
+    The same draw as `_sample` on the full logits (the same noise, drawn for the allowed
+    (row, token) pairs in the same order); the logits agree to float rounding. A token
+    allowed in any row is computed for every row: one matrix product over the union.
+    """
+    import torch
+
+    rows, cols = np.nonzero(allowed)
+    n = allowed.shape[0]
+    counts = np.bincount(rows, minlength=n)
+    forced = int(np.count_nonzero(counts == 1))
+    if len(rows) == 0:
+        return torch.full((n,), eos, dtype=torch.long), forced, 0
+    union, where = np.unique(cols, return_inverse=True)
+    with torch.inference_mode():
+        part = hidden.cpu() @ weight.cpu()[torch.from_numpy(union)].T  # [n, |union|]
+        keys = part[torch.from_numpy(rows), torch.from_numpy(where)].float()
+    return _pick(keys, rows, cols, n, temperature, gen, eos), forced, len(union)
+
+
+def _pick(keys: Any, rows: np.ndarray, cols: np.ndarray, n: int, temperature: float, gen: Any,
+          eos: int) -> Any:
+    """The Gumbel-max choice among allowed (row, token) pairs, given their logits `keys`."""
+    import torch
+
+    picked = torch.full((n,), eos, dtype=torch.long)
     if temperature > 0:
         noise = torch.rand(len(rows), generator=gen).clamp_(min=1e-20)
         keys = keys / temperature - torch.log(-torch.log(noise))
@@ -331,7 +401,7 @@ def _sample(logits: Any, allowed: np.ndarray | None, temperature: float, gen: An
     order = np.lexsort((-keys.numpy(), rows))
     first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
     picked[torch.from_numpy(rows[first])] = torch.from_numpy(cols[first]).long()
-    return picked, log_mass
+    return picked
 
 
 def _allowed_log_mass(logits: Any, rows: np.ndarray, allowed_logits: Any, temperature: float) -> np.ndarray:

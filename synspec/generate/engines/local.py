@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 class LocalEngine:
     per_row_grammars: ClassVar[bool] = True
 
-    def __init__(self, model: str = "default", loaded: LoadedModel | None = None) -> None:
-        self.weights = LazyModel(model, loaded)
+    def __init__(self, model: str = "default", loaded: LoadedModel | None = None,
+                 dtype: str = "auto") -> None:
+        self.weights = LazyModel(model, loaded, dtype)
         self._decoder: Decoder | None = None
         self._prompt_ids: dict[str, list[int]] = {}
 

@@ -56,8 +56,9 @@ class OutlinesEngine:
 
     per_row_grammars: ClassVar[bool] = False
 
-    def __init__(self, model: str = "default", loaded: LoadedModel | None = None) -> None:
-        self.weights = LazyModel(model, loaded)
+    def __init__(self, model: str = "default", loaded: LoadedModel | None = None,
+                 dtype: str = "auto") -> None:
+        self.weights = LazyModel(model, loaded, dtype)
         self._decoder: OutlinesDecoder | None = None
 
     @property

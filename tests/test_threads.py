@@ -1,0 +1,102 @@
+"""Sizing torch's threads to the free cores (`synspec.generate.threads`) and reading the CPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from synspec.errors import UserError
+from synspec.generate import cpu, threads
+
+
+def fake_times(sequence: list[dict[int, int]]):
+    calls = iter(sequence)
+    return lambda cpus: next(calls)
+
+
+@pytest.mark.parametrize("busy_ticks, expected", [
+    ((0, 0), 0),  # idle machine
+    ((19, 1), 1),  # one core held by a neighbour
+    ((10, 10), 1),  # one busy process the scheduler moves between both cores
+    ((20, 21), 2),  # a tick more than the wall clock allows counts as one core
+    ((4, 2), 0),  # background noise
+])
+def test_busy_cores_sums_the_busy_shares(monkeypatch, busy_ticks, expected) -> None:
+    """Busy ticks over the ticks of the sampled wall time (0.2 s at 100 ticks/s: 20 per core)."""
+    before = {0: 1000, 1: 2000}
+    after = {c: before[c] + busy_ticks[c] for c in (0, 1)}
+    monkeypatch.setattr(threads, "_cpu_times", fake_times([before, after]))
+    monkeypatch.setattr(threads, "_ticks_per_second", lambda: 100.0)
+    clock = iter([0.0, 0.2])
+    monkeypatch.setattr(threads.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    assert threads.busy_cores([0, 1], seconds=0.2) == expected
+
+
+@pytest.mark.parametrize("busy, allowed, expected", [(0, [0, 1], 2), (1, [0, 1], 1), (2, [0, 1], 1),
+                                                      (0, [3], 1), (1, [0, 1, 2, 3], 3)])
+def test_auto_threads_are_the_free_allowed_cores(monkeypatch, busy, allowed, expected) -> None:
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: allowed)
+    monkeypatch.setattr(threads, "busy_cores", lambda cpus: busy)
+    choice = threads.choose()
+    assert choice.threads == expected
+    assert choice.reason == f"auto: {len(allowed)} allowed cores, {busy} busy"
+
+
+def test_requested_threads_are_not_measured(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "busy_cores", lambda cpus: pytest.fail("measured"))
+    choice = threads.choose(3)
+    assert (choice.threads, choice.reason, choice.busy_cores) == (3, "--threads 3", None)
+
+
+def test_unmeasurable_load_uses_every_allowed_core(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: [0, 1])
+    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: None)
+    assert threads.choose().threads == 2
+
+
+def test_cpu_times_reads_this_machine() -> None:
+    cpus = threads.allowed_cpus()
+    assert cpus
+    measured = threads.busy_cores(cpus, seconds=0.01)
+    assert measured is None or 0 <= measured <= len(cpus)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", 0])
+def test_bad_thread_counts_are_user_errors(value) -> None:
+    with pytest.raises(UserError, match="--threads must be a positive integer"):
+        threads.parse_threads(value)
+
+
+def test_passive_wait_policy_is_set_unless_the_user_chose(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    threads.prepare_environment()
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    threads.prepare_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_apply_sets_torch_threads() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        threads.apply(threads.ThreadChoice(1, "--threads 1", 2, None))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpuinfo_without_bf16_picks_float32(monkeypatch) -> None:
+    from synspec.generate import model
+
+    info = cpu.parse_cpuinfo("model name : AMD EPYC 7B13\nflags : fpu avx2 fma avx512f avx512_vnni\n")
+    assert info == cpu.CpuInfo("AMD EPYC 7B13", ("avx2", "fma", "avx512f", "avx512_vnni"), False)
+    monkeypatch.setattr(model, "cpu_info", lambda: info)
+    assert model.pick_dtype("cpu") == "float32"
+    assert model.pick_dtype("cuda") == "bfloat16"
+    assert model.pick_dtype("cpu", "bfloat16") == "bfloat16"
+    with pytest.raises(UserError, match="unknown dtype"):
+        model.pick_dtype("cpu", "float16")
