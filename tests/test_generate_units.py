@@ -369,21 +369,25 @@ def test_shared_prefix_and_copied_cache_decode_the_same_rows(diabetes: ir.Spec) 
     decoding; both cache designs must still give each row the same greedy text. float32:
     in bfloat16 the two summation orders differ enough to flip a near-tie digit."""
     from synspec.targets.grammar import row_grammar
-    from synspec.targets.prompt import render_prompt
 
     loaded = model.load_cached(dtype="float32")
     levels = ["Female", "Male", "Other"]
     grammars = [row_grammar(diabetes, fixed={"gender": level}).lark for level in levels]
     grammars.append(row_grammar(diabetes).lark)
-    texts = {}
-    for shared in (True, False):
-        decoder = decode.Decoder(loaded, shared_prefix=shared)
-        ids = decoder.encode_prompt(render_prompt(diabetes, "clin_rule"))
-        rows = decoder.decode(ids, grammars, temperature=0.0, seed=0, max_new_tokens=64)
-        assert all(r.complete for r in rows)
-        texts[shared] = [r.text for r in rows]
+    texts = {shared: _greedy_texts(decode.Decoder(loaded, shared_prefix=shared), diabetes, grammars)
+             for shared in (True, False)}
     assert texts[True] == texts[False]
     assert [t.split(",")[0] for t in texts[True][:3]] == [f'"{level}"' for level in levels]
+
+
+def _greedy_texts(decoder: decode.Decoder, spec: ir.Spec, grammars: list[str]) -> list[str]:
+    """Greedy rows (all complete) of the clin_rule prompt under `grammars`."""
+    from synspec.targets.prompt import render_prompt
+
+    ids = decoder.encode_prompt(render_prompt(spec, "clin_rule"))
+    rows = decoder.decode(ids, grammars, temperature=0.0, seed=0, max_new_tokens=64)
+    assert all(r.complete for r in rows)
+    return [r.text for r in rows]
 
 
 @pytest.mark.model
@@ -391,7 +395,6 @@ def test_allowed_token_logits_decode_the_rows_the_full_logits_decode(diabetes: i
     """Greedy rows under the grammar are the same whether each step computes the whole
     vocabulary's logits or only the allowed tokens' (the default); the forced tokens counted."""
     from synspec.targets.grammar import row_grammar
-    from synspec.targets.prompt import render_prompt
 
     loaded = model.load_cached(dtype="float32")
     grammars = [row_grammar(diabetes, fixed={"gender": level}).lark for level in ("Female", "Male")]
@@ -399,10 +402,7 @@ def test_allowed_token_logits_decode_the_rows_the_full_logits_decode(diabetes: i
     texts = {}
     for full in (True, False):
         decoder = decode.Decoder(loaded, full_logits=full)
-        ids = decoder.encode_prompt(render_prompt(diabetes, "clin_rule"))
-        rows = decoder.decode(ids, grammars, temperature=0.0, seed=0, max_new_tokens=64)
-        assert all(r.complete for r in rows)
-        texts[full] = [r.text for r in rows]
+        texts[full] = _greedy_texts(decoder, diabetes, grammars)
         assert decoder.stats.forced > 0
         if not full:
             assert decoder.stats.head_columns < decoder.stats.steps * decoder.vocab / 10
