@@ -8,7 +8,8 @@ float32. Everything else (embeddings, norms, attention over the cache) stays flo
 The output layer is left in float32 on purpose: the decoding loop computes only the
 allowed tokens' logits from its weight matrix (`decode._sample_sparse`), and it is tied to
 the embeddings. Measured on the 2-core EPYC: a decoding step at batch 128 about 1.8x faster
-than float32 (docs/benchmarks.md, "float32 without native bf16"), eval figures there too.
+than float32, with eval figures that move beyond seed noise, so it is opt-in
+(docs/benchmarks.md, "Speed on a shared machine, and without native bf16").
 Integer accumulation is exact, so the output still does not depend on the thread count.
 """
 

@@ -4,7 +4,8 @@ Why: torch's default is one thread per core, and its OpenMP threads meet at a ba
 after every parallel region. When another process holds one of two cores, every step
 waits for the thread that shares that core with it: measured on the 2-core machine,
 diabetes generation fell from 4.39 to 0.385 rows/s, while one thread kept 3.11
-(issue 17, docs/benchmarks.md "Threads"). So, once, when the model is first needed:
+(issue 17; docs/benchmarks.md, "Speed on a shared machine, and without native bf16").
+So, once, when the model is first needed:
 - the cores we may run on are the process's CPU affinity (`os.sched_getaffinity`: a
   container's or `taskset`'s limit, not the machine's core count);
 - how busy they are is sampled from `/proc/stat` over `SAMPLE_S` seconds while this

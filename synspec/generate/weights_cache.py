@@ -2,7 +2,8 @@
 
 De-quantising the bundled GGUF (and reading its tokenizer) takes 15-20 s on a 2-core CPU;
 loading the same weights from safetensors takes well under a second (docs/benchmarks.md,
-"Model load"). So after the first load of a GGUF model, its weights (in the dtype they
+"Speed on a shared machine, and without native bf16").
+So after the first load of a GGUF model, its weights (in the dtype they
 were loaded in), config and tokenizer are saved under
 
     <cache>/models/<weights hash, 16 hex digits>-<dtype>/

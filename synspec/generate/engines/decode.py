@@ -383,7 +383,8 @@ def _sample_sparse(hidden: Any, weight: Any, allowed: np.ndarray, temperature: f
         return torch.full((n,), eos, dtype=torch.long), forced, 0
     union, where = np.unique(cols, return_inverse=True)
     with torch.inference_mode():
-        part = hidden.cpu() @ weight.cpu()[torch.from_numpy(union)].T  # [n, |union|]
+        index = torch.from_numpy(union).to(weight.device)
+        part = (hidden @ weight[index].T).cpu()  # [n, |union|], on the model's device
         keys = part[torch.from_numpy(rows), torch.from_numpy(where)].float()
     return _pick(keys, rows, cols, n, temperature, gen, eos), forced, len(union)
 
