@@ -2,8 +2,8 @@
 
 Wide specs made some computations quadratic when every caller repeated them (a column by
 name, the generation order, the rule analysis). Hashing a spec is itself linear in its size,
-so the cache is keyed by `id()`, and a weak reference drops the entry with the object (as
-`row_format.column_order` does), so a cache never keeps a spec alive. The cached value must
+so the cache is keyed by `id()`, and a weak reference drops the entry with the object, so a
+cache never keeps a spec alive. The cached value must
 not hold the object itself.
 """
 

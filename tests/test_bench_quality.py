@@ -74,10 +74,11 @@ def test_metadata_skips_keys_and_types_columns(spec) -> None:
     }
 
 
-def test_model_frame_types_and_missing(spec) -> None:
-    raw = pd.DataFrame(
+def _raw_rows(ids: list[str]) -> pd.DataFrame:
+    """Two rows as a real file holds them (texts, missing as "NA"), keyed by `ids`."""
+    return pd.DataFrame(
         {
-            "id": ["7", "8"],
+            "id": ids,
             "age": ["40", "12"],
             "weight": ["70.5", "NA"],
             "smoker": ["Y", "NA"],
@@ -86,6 +87,10 @@ def test_model_frame_types_and_missing(spec) -> None:
         },
         dtype=object,
     )
+
+
+def test_model_frame_types_and_missing(spec) -> None:
+    raw = _raw_rows(["7", "8"])
     frame = bq.model_frame(raw, spec)
     assert list(frame.columns) == ["age", "weight", "smoker", "sick", "sex"]
     assert frame["age"].tolist() == [40.0, 12.0]
@@ -124,17 +129,7 @@ def test_to_file_format_refuses_a_missing_column(spec) -> None:
 
 
 def test_round_trip_of_a_real_table(spec) -> None:
-    raw = pd.DataFrame(
-        {
-            "id": ["1", "2"],
-            "age": ["40", "12"],
-            "weight": ["70.5", "NA"],
-            "smoker": ["Y", "NA"],
-            "sick": ["0", "1"],
-            "sex": ["F", "M"],
-        },
-        dtype=object,
-    )
+    raw = _raw_rows(["1", "2"])
     assert bq.to_file_format(bq.model_frame(raw, spec), spec).equals(raw)
 
 

@@ -15,7 +15,6 @@ docs/row-format.md documents the format for people; the grammar enforces exactly
 from __future__ import annotations
 
 import re
-import weakref
 from decimal import Decimal, InvalidOperation
 
 from synspec import ir
@@ -26,26 +25,11 @@ MISSING = "NA"
 _BARE = re.compile(r"[A-Za-z0-9_]+")
 
 
-# Generation order per spec object (specs are frozen, so it never changes): `render_row` and
-# `parse_row` need it for every row, and deriving it walks every rule (~0.5 ms a call).
-# Keyed by identity, because hashing a spec costs more than the walk; a weak reference drops
-# the entry with the spec.
-_ORDERS: dict[int, tuple[weakref.ref[ir.Spec], tuple[str, ...]]] = {}
-
-
 def column_order(spec: ir.Spec) -> tuple[str, ...]:
-    """Generated columns in generation order (antecedents of the rules before consequents)."""
-    key = id(spec)
-    hit = _ORDERS.get(key)
-    if hit is not None and hit[0]() is spec:
-        return hit[1]
-    order = generation_order(spec)
-
-    def forget(_ref: weakref.ref[ir.Spec]) -> None:
-        _ORDERS.pop(key, None)
-
-    _ORDERS[key] = (weakref.ref(spec, forget), order)
-    return order
+    """Generated columns in generation order (antecedents of the rules before consequents);
+    computed once per spec object (`generation_order` is memoised), since `render_row` and
+    `parse_row` need it for every row."""
+    return generation_order(spec)
 
 
 def quote(text: str) -> str:

@@ -28,6 +28,11 @@ from synspec.generate.joint.marginals import Marginal
 
 _GRID = (np.arange(512) + 0.5) / 512  # fixed quantile points: the score is deterministic
 
+Structure = dict[str, tuple[str, ...]]  # column -> the columns it is drawn given, best first
+
+# At most this many givens per column (`infer` writes the target and up to two partners).
+MAX_GIVENS = 3
+
 
 def _quantile_points(m: Marginal) -> tuple[np.ndarray, np.ndarray]:
     """(class index, sorted numbers) at fixed quantile points of a marginal's present values;
@@ -78,12 +83,6 @@ def dependence(
         if cond.given == given and key in marginals:
             score += shares.get(cond.level, 0.0) * _distance(marginals[key], whole)
     return score
-
-
-Structure = dict[str, tuple[str, ...]]  # column -> the columns it is drawn given, best first
-
-# At most this many givens per column (`infer` writes the target and up to two partners).
-MAX_GIVENS = 3
 
 
 def choose_givens(
@@ -153,7 +152,7 @@ def acyclic(parents: Structure) -> bool:
     return all(visit(node) for node in parents)
 
 
-def toggle(spec: ir.Spec, parents: Structure, name: str, given: str) -> Structure | None:
+def toggle(parents: Structure, name: str, given: str) -> Structure | None:
     """`parents` with `given` added to or removed from `name`'s givens; None when that would
     leave the column with none (declared conditionals carry the dependence on the target that
     utility needs), exceed MAX_GIVENS or close a cycle."""
