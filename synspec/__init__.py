@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from synspec.api.inference import infer
     from synspec.api.spec import Spec
     from synspec.api.validation import ValidationReport
+    from synspec.generate.engines.server import ServerSettings
 
 __all__ = [
     "Diagnostic",
     "EvaluationResult",
     "RunSummary",
+    "ServerSettings",
     "Spec",
     "SpecError",
     "UserError",
@@ -49,6 +51,7 @@ _HOMES = {
     "format_spec": "synspec.api.formatting",
     "RunSummary": "synspec.api.generation",
     "infer": "synspec.api.inference",
+    "ServerSettings": "synspec.generate.engines.server",
     "Spec": "synspec.api.spec",
     "ValidationReport": "synspec.api.validation",
 }

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from synspec.api.generation import RunSummary
     from synspec.api.validation import ValidationReport
+    from synspec.generate.engines.server import ServerSettings
 
 PathLike = str | os.PathLike[str]
 ProgressArg = bool | Callable[[int, int], None]
@@ -110,25 +111,28 @@ class Spec:
                  seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                  temperature: float = 1.0, examples: PathLike | None = None,
                  progress: ProgressArg = False, as_text: bool = False, dtype: str = "auto",
-                 threads: int | None = None) -> pd.DataFrame:
+                 threads: int | None = None, server: ServerSettings | None = None) -> pd.DataFrame:
         """`n` rows that pass every hard rule: the rows `synspec run` writes with the same settings.
 
         Typed columns (integer: Int64, decimal: float64, boolean: boolean, categorical:
         category); `as_text=True` gives the cells exactly as `synspec run` writes them.
         `dtype` and `threads` are `synspec run`'s `--dtype` and `--threads` (None: the free
         cores); they matter only when the model writes something, and never change the rows.
+        `server` (`synspec.ServerSettings`) goes with `engine="server"`: `model` is then the
+        served model's name.
         """
         from synspec.api.generation import generate
 
         return generate(self, n, style=style, seed=seed, engine=engine, seeding=seeding, model=model,
                         batch_size=batch_size, temperature=temperature, examples=examples,
-                        progress=progress, as_text=as_text, dtype=dtype, threads=threads)
+                        progress=progress, as_text=as_text, dtype=dtype, threads=threads, server=server)
 
     def generate_batches(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",
                          seeding: str = "joint", model: str = "default", batch_size: int | None = None,
                          temperature: float = 1.0, examples: PathLike | None = None,
                          progress: ProgressArg = False, as_text: bool = False, dtype: str = "auto",
-                         threads: int | None = None) -> Iterator[pd.DataFrame]:
+                         threads: int | None = None,
+                         server: ServerSettings | None = None) -> Iterator[pd.DataFrame]:
         """`generate` one batch at a time: each batch's rows that passed the checks (at most
         `batch_size`; the same rows, in the same order, as `generate`)."""
         from synspec.api.generation import generate_batches
@@ -136,14 +140,14 @@ class Spec:
         return generate_batches(self, n, style=style, seed=seed, engine=engine, seeding=seeding,
                                 model=model, batch_size=batch_size, temperature=temperature,
                                 examples=examples, progress=progress, as_text=as_text, dtype=dtype,
-                                threads=threads)
+                                threads=threads, server=server)
 
     def generate_file(self, out: PathLike, n: int, *, style: str = "clin_rule", seed: int = 0,
                       engine: str = "local", seeding: str = "joint", model: str = "default",
                       batch_size: int | None = None, temperature: float = 1.0,
                       examples: PathLike | None = None, resume: bool = False, force: bool = False,
                       progress: ProgressArg = False, dtype: str = "auto",
-                      threads: int | None = None) -> RunSummary:
+                      threads: int | None = None, server: ServerSettings | None = None) -> RunSummary:
         """What `synspec run` does: write `out` (.csv or .parquet) and its manifest, durably and
         resumably. The spec must come from a file (`Spec.load`): the manifest records its hash."""
         from synspec.api.generation import generate_file
@@ -151,4 +155,4 @@ class Spec:
         return generate_file(self, out, n, style=style, seed=seed, engine=engine, seeding=seeding,
                              model=model, batch_size=batch_size, temperature=temperature,
                              examples=examples, resume=resume, force=force, progress=progress,
-                             dtype=dtype, threads=threads)
+                             dtype=dtype, threads=threads, server=server)

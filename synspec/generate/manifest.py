@@ -97,6 +97,9 @@ class Fingerprint(_Record):
     seeded_columns: list[str]
     max_new_tokens: int
     dtype: str | None = None  # None in manifests written before --dtype existed
+    # The model's name: what identifies a served model, whose weights synspec cannot hash.
+    # None in manifests written before the server engine existed.
+    model_name: str | None = None
 
 
 class ProgressRecord(_Record):
@@ -267,7 +270,7 @@ def mismatches(saved: RunManifest, current: RunManifest) -> list[str]:
     """
     have = saved.fingerprint.model_dump()
     want = current.fingerprint.model_dump()
-    optional = {"seeding", "dtype"}
+    optional = {"seeding", "dtype", "model_name"}
     return [f"{key}: run on disk has {have.get(key)!r}, now {want.get(key)!r}"
             for key in Fingerprint.model_fields
             if have.get(key) != want.get(key) and not (key in optional and have.get(key) is None)]

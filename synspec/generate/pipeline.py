@@ -31,6 +31,7 @@ from synspec.generate import manifest as mf
 from synspec.generate.checking import RowChecker, SoftOutcome
 from synspec.generate.cpu import cpu_info
 from synspec.generate.engines import Engine, Sampling
+from synspec.generate.engines.server import ServerSettings
 from synspec.generate.examples import Examples, read_examples
 from synspec.generate.expectations import ExpectationQuota
 from synspec.generate.grammars import RowGrammars
@@ -63,6 +64,7 @@ class RunConfig:
     budget_factor: float = 3.0  # at most budget_factor * n + 2 * batch_size rows are generated
     dtype: str = "auto"  # auto | float32 | bfloat16 (`model.pick_dtype`)
     threads: int | None = None  # torch threads; None: the free allowed cores (`threads.choose`)
+    server: ServerSettings | None = None  # where a remote engine (`--engine server`) finds its server
 
     @property
     def batch(self) -> int:
@@ -125,7 +127,9 @@ def validate_config(config: RunConfig) -> None:
     if config.style not in STYLES:
         raise UserError(f"unknown style {config.style!r}", where="--style",
                         hint="one of " + ", ".join(STYLES))
-    engines.entry(config.engine)
+    engines.check_options(config.engine, config.server)
+    if config.server is not None:
+        config.server.check()
     if config.seeding not in seeding.MODES:
         raise UserError(f"unknown seeding mode {config.seeding!r}", where="--seeding",
                         hint="one of " + ", ".join(seeding.MODES))
@@ -243,7 +247,7 @@ def build_manifest(config: RunConfig, sink: Sink, prompt: Prompt, engine: Engine
             examples_hash=examples_hash, model_hash=model_info.weights_hash, batch_size=config.batch,
             temperature=config.temperature, engine=config.engine, seeding=plan.seeding,
             prompt_hash=prompt_hash, seeded_columns=list(plan.seeded), max_new_tokens=plan.max_new_tokens,
-            dtype=model_info.dtype),
+            dtype=model_info.dtype, model_name=model_info.name),
         progress=mf.ProgressRecord(rows=0, bytes=0, next_batch=0),
         counts=mf.Counts(requested=config.n, generated=0, accepted=0, rejected=0, rejected_per_rule={}),
         timings=mf.Timings(model_load_s=None, previous_runs_s=0.0),
@@ -352,12 +356,13 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
     it; record both in the manifest."""
     if state.engine_ready:
         return
-    choice = threads.choose(requested_threads)
-    threads.apply(choice)
-    if manifest.compute is not None:
-        manifest.compute.threads = choice.threads
-        manifest.compute.threads_reason = choice.reason
-        manifest.compute.busy_cores = choice.busy_cores
+    if not engines.entry(manifest.engine).remote:  # a server computes elsewhere: no torch here
+        choice = threads.choose(requested_threads)
+        threads.apply(choice)
+        if manifest.compute is not None:
+            manifest.compute.threads = choice.threads
+            manifest.compute.threads_reason = choice.reason
+            manifest.compute.busy_cores = choice.busy_cores
     if not engine.loaded:
         progress.phase("loading model")
         began = time.perf_counter()
@@ -367,7 +372,9 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
     elif state.model_load_s is None:
         state.model_load_s = engine.load()  # already loaded: 0.0
     manifest.prompt_tokens = engine.prompt_tokens(prompt.text)
-    manifest.model.loaded_from = engine.model_info().loaded_from
+    info = engine.model_info()
+    manifest.model.loaded_from = info.loaded_from
+    manifest.model.device = info.device  # a server's kind is known once it answered
     state.engine_ready = True
 
 
@@ -386,9 +393,12 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
                             max_new_tokens=plan.max_new_tokens,
                             on_row=lambda done: progress.decoded(done, len(to_decode)))
-        results = engine.generate(prompt.text, [grammar.lark for grammar, _ in built], sampling)
+        dialect = engine.grammar_dialect
+        results = engine.generate(prompt.text, [grammar.text(dialect) for grammar, _ in built], sampling)
         for i, result in zip(to_decode, results, strict=True):
             texts[i] = result.text
+        if manifest.prompt_tokens is None:  # a server tells only once it answered
+            manifest.prompt_tokens = engine.prompt_tokens(prompt.text)
     return _Batch(texts, relaxed, len(fixed) - len(to_decode))
 
 
@@ -511,7 +521,7 @@ def run_batches(config: RunConfig, progress: Progress | None = None,
     saved = sink.check_start(resume=config.resume, force=config.force)
     prompt = build_prompt(config)
     if engine is None:
-        engine = engines.create(config.engine, model=config.model, dtype=config.dtype)
+        engine = engines.create(config.engine, model=config.model, dtype=config.dtype, server=config.server)
     plan = plan_run(config, engine)
     manifest = build_manifest(config, sink, prompt, engine, plan)
     start_or_resume(sink, saved, manifest, state)

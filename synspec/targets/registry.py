@@ -17,7 +17,7 @@ from typing import Any
 
 from synspec import ir
 from synspec.targets import enforcement as enf
-from synspec.targets.grammar import RowGrammar, row_grammar
+from synspec.targets.grammar import DIALECTS, RowGrammar, row_grammar
 from synspec.targets.prompt import PROMPT_STYLES, STYLES, PromptStyle, render_prompt
 
 __all__ = ["PROMPT_STYLES", "STYLES", "TARGETS", "Compilation", "PromptStyle", "Target", "prompt_file",
@@ -48,14 +48,16 @@ class Target:
     """A compile target: the files it writes (`files`, for people) and how to build them.
 
     `artifacts(compilation)` maps each file it writes to a builder of its text;
-    `emitted(style)` is the file `--emit` prints (`style`: the prompt style, if any).
+    `emitted(style, dialect)` is the file `--emit` prints (`style`: the prompt style, if any;
+    `dialect`: one of `dialects`, None for the first).
     """
 
     name: str
     files: str
     description: str
     artifacts: Callable[[Compilation], Artifacts]
-    emitted: Callable[[str | None], str]
+    emitted: Callable[[str | None, str | None], str]
+    dialects: tuple[str, ...] = ()  # what `--dialect` may pick, the default first
 
 
 def prompt_file(style: str) -> str:
@@ -70,16 +72,28 @@ def _prompts(c: Compilation) -> Artifacts:
             for s in PROMPT_STYLES.values() if not s.needs_examples or c.examples is not None}
 
 
-def _first(name: str) -> Callable[[str | None], str]:
-    return lambda style: name
+def _first(name: str) -> Callable[[str | None, str | None], str]:
+    return lambda style, dialect: name
+
+
+def _grammar_file(dialect: str | None) -> str:
+    return f"row.{dialect or DIALECTS[0]}"
+
+
+def _grammars(c: Compilation) -> Artifacts:
+    def builder(dialect: str) -> Callable[[], str]:
+        return lambda: c.grammar.text(dialect)
+    return {_grammar_file(d): builder(d) for d in DIALECTS}
 
 
 TARGETS: dict[str, Target] = {target.name: target for target in (
     Target("prompt", "`prompt.STYLE.txt`",
            "one prompt per style (those that need example rows only with `--examples`)",
-           _prompts, lambda style: prompt_file(style or "")),
-    Target("grammar", "`row.lark`", "the grammar of one row (Lark, for llguidance / `outlines.types.CFG`)",
-           lambda c: {"row.lark": lambda: c.grammar.lark}, _first("row.lark")),
+           _prompts, lambda style, dialect: prompt_file(style or "")),
+    Target("grammar", "`row.lark`, `row.gbnf`",
+           "the grammar of one row: Lark (llguidance, `outlines.types.CFG`, vLLM), GBNF (llama.cpp, SGLang)",
+           _grammars,
+           lambda style, dialect: _grammar_file(dialect), DIALECTS),
     Target("ir", "`ir.json`", "the checked spec",
            lambda c: {"ir.json": lambda: c.spec.model_dump_json(indent=2) + "\n"}, _first("ir.json")),
     Target("enforcement", "`enforcement.json`, `enforcement.md`",
@@ -97,8 +111,9 @@ def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 def targets_table() -> str:
     """The Markdown table of compile targets in docs/cli.md."""
-    return _table(("target (`--emit`)", "writes", "what"),
-                  [(f"`{t.name}`", t.files, t.description) for t in TARGETS.values()])
+    return _table(("target (`--emit`)", "writes", "`--dialect`", "what"),
+                  [(f"`{t.name}`", t.files, " ".join(f"`{d}`" for d in t.dialects) or "-", t.description)
+                   for t in TARGETS.values()])
 
 
 def styles_table() -> str:

@@ -29,6 +29,26 @@ def _one_of(names: Iterable[str]) -> Callable[[str | None], str | None]:
     return check
 
 
+_DIALECT_HELP = "; ".join(f"{t.name}: {' | '.join(t.dialects)} (default {t.dialects[0]})"
+                          for t in TARGETS.values() if t.dialects)
+
+
+def _check_dialect(emit: str | None, dialect: str | None) -> None:
+    """A dialect goes with an --emit target that has it (exit 2 otherwise)."""
+    if dialect is None:
+        return
+    if emit is None:
+        raise UserError("--dialect goes with --emit", where="--dialect",
+                        hint="e.g. synspec compile SPEC --emit grammar --dialect gbnf "
+                             "(-o DIR writes every dialect)")
+    dialects = TARGETS[emit].dialects
+    if not dialects:
+        raise UserError(f"--emit {emit} has no dialects", where="--dialect", hint="drop --dialect")
+    if dialect not in dialects:
+        raise UserError(f"unknown dialect {dialect!r} for --emit {emit}", where="--dialect",
+                        hint="one of " + ", ".join(dialects))
+
+
 def _examples(spec, path: Path | None, k: int, seed: int):
     if path is None:
         return None
@@ -49,6 +69,8 @@ def compile(
                                     help="Print one artifact to stdout instead."),
     style: str | None = typer.Option(None, "--style", metavar=_choices(STYLES), callback=_one_of(STYLES),
                                      help="Prompt style for --emit prompt."),
+    dialect: str | None = typer.Option(None, "--dialect", metavar="DIALECT",
+                                       help="Dialect for --emit: " + _DIALECT_HELP + "."),
     examples: Path | None = typer.Option(None, "--examples",
                                          help="CSV with real rows for the seed_ex prompt."),
     n_examples: int = typer.Option(5, "--n-examples", min=1, help="How many example rows seed_ex shows."),
@@ -62,6 +84,7 @@ def compile(
     if (out is None) == (emit is None):
         raise UserError("pass exactly one of -o DIR and --emit ARTIFACT",
                         hint="e.g. synspec compile SPEC -o build/  or  synspec compile SPEC --emit grammar")
+    _check_dialect(emit, dialect)
     if emit == "prompt" and style is None:
         raise UserError("--emit prompt needs --style", hint="one of: " + ", ".join(STYLES))
     if style is not None and PROMPT_STYLES[style].needs_examples and examples is None:
@@ -71,7 +94,7 @@ def compile(
 
     artifacts, enforcement = builders(spec, _examples(spec, examples, n_examples, seed))
     if emit is not None:
-        console.file.write(artifacts[TARGETS[emit].emitted(style)]())
+        console.file.write(artifacts[TARGETS[emit].emitted(style, dialect)]())
         console.file.flush()
         raise typer.Exit(EXIT_OK)
     assert out is not None

@@ -11,10 +11,19 @@ import typer
 from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_checked
 from synspec.generate import engines
 from synspec.generate import seeding as _seeding
+from synspec.generate.engines.server import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT_S,
+    SERVER_KINDS,
+    ServerSettings,
+)
 
 _ENGINE_HELP = "Decoding engine: " + "; ".join(
     f"{e.name} ({e.summary}{', alias ' + ', '.join(e.aliases) if e.aliases else ''})"
     for e in engines.REGISTRY) + "."
+_SERVER_KIND_HELP = ("--engine server: " + "; ".join(f"{kind.name} ({kind.summary})"
+                                                     for kind in SERVER_KINDS.values())
+                     + "; auto asks the server.")
 _SEEDING_HELP = ("What is drawn before decoding: none (the prompt alone), levels (categorical and boolean "
                  "columns), marginals (levels and numeric quantile bins) or joint (the default: every "
                  "declared column, drawn together; the model writes the rest).")
@@ -48,6 +57,19 @@ def run(
                                 help="Torch threads: auto (the allowed cores not busy with other work "
                                      "when decoding starts) or a positive integer. Output bytes do not "
                                      "depend on it."),
+    base_url: str | None = typer.Option(None, "--base-url", metavar="URL", show_default=False,
+                                        help="--engine server: the OpenAI-compatible server, e.g. "
+                                             "http://127.0.0.1:8080 (--model names the served model)."),
+    server_kind: str = typer.Option("auto", "--server-kind",
+                                    help=_SERVER_KIND_HELP),
+    api_key_env: str | None = typer.Option(None, "--api-key-env", metavar="VAR", show_default=False,
+                                           help="--engine server: the environment variable holding the "
+                                                "API key (the key is never written anywhere)."),
+    concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", metavar="K",
+                                    help="--engine server: requests in flight at once (one row each)."),
+    timeout: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", metavar="SECONDS",
+                                  help="--engine server: seconds to wait for one row's answer; failed "
+                                       "requests are retried 4 times with backoff."),
 ) -> None:
     """Generate N rows that pass every hard rule, constrained by the spec's row grammar.
 
@@ -57,15 +79,21 @@ def run(
     2 on a usage or input error.
 
     Example: synspec run specs/diabetes.synspec -n 500 -o diabetes_synth.csv --seed 1
+
+    On a server: synspec run SPEC -n 500 -o OUT --engine server --base-url http://127.0.0.1:8080 --model NAME
     """
     from synspec.generate.threads import parse_threads, prepare_environment
 
     prepare_environment()  # before anything imports torch
     spec = load_checked(spec_path)
+    server = None
+    if base_url is not None:
+        server = ServerSettings(base_url=base_url, kind=server_kind, api_key_env=api_key_env,
+                                concurrency=concurrency, timeout_s=timeout)
     result = spec.generate_file(out, n, style=style, seed=seed, engine=engine, seeding=seeding, model=model,
                                 batch_size=batch_size, temperature=temperature, examples=examples,
                                 resume=resume, force=force, progress=True, dtype=dtype,
-                                threads=parse_threads(threads))
+                                threads=parse_threads(threads), server=server)
     yield_ = result.yield_
     summary = (f"{out}: {result.rows} of {n} rows ({result.generated} generated, "
                f"yield {yield_ if yield_ is not None else 0:.1%}, {result.seconds:.1f} s)")

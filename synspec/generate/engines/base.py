@@ -60,6 +60,11 @@ class Engine(Protocol):
         """Whether the model is loaded (generate loads it when it is not)."""
         ...
 
+    @property
+    def grammar_dialect(self) -> str:
+        """The dialect `generate` takes its grammars in (`synspec.targets.grammar.DIALECTS`)."""
+        ...
+
     def model_info(self) -> ModelInfo:
         """The model's identity for the manifest and the resume fingerprint; never loads it."""
         ...
@@ -73,5 +78,5 @@ class Engine(Protocol):
         ...
 
     def generate(self, prompt: str, grammars: Sequence[str], sampling: Sampling) -> list[RowText]:
-        """One text per grammar (Lark row grammars, `synspec.targets.grammar`), in order."""
+        """One text per grammar (row grammars in `grammar_dialect`, `RowGrammar.text`), in order."""
         ...

@@ -32,6 +32,10 @@ class LocalEngine:
         return self.weights.is_loaded
 
     @property
+    def grammar_dialect(self) -> str:
+        return "lark"  # llguidance reads Lark
+
+    @property
     def decoder(self) -> Decoder:
         """The loop of the loaded model (loads the weights first); one per model in a process."""
         if self._decoder is None:

@@ -66,6 +66,10 @@ class OutlinesEngine:
         return self.weights.is_loaded
 
     @property
+    def grammar_dialect(self) -> str:
+        return "lark"  # llguidance reads Lark
+
+    @property
     def decoder(self) -> OutlinesDecoder:
         if self._decoder is None:
             self._decoder = OutlinesDecoder(self.weights.get())

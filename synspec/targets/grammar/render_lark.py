@@ -22,12 +22,19 @@ from synspec.targets.grammar.automaton import (
     Within,
     row_automaton,
 )
+from synspec.targets.grammar.layout import Layout, layout, one_line
 from synspec.targets.grammar.ranges import decimal_places, number_text, scaled_range_regex, scaled_values
+from synspec.targets.grammar.render_gbnf import render_gbnf
+
+# The grammar dialects a row grammar is printed in: Lark (llguidance, outlines, vLLM's guidance
+# backend) and GBNF (llama.cpp; SGLang's and vLLM's xgrammar read it as EBNF).
+DIALECTS = ("lark", "gbnf")
 
 
 @dataclass
 class RowGrammar:
-    """The grammar of one row and what it enforces."""
+    """The grammar of one row and what it enforces; `lark` is its Lark text, `text(dialect)`
+    prints it in any of `DIALECTS` from the same automaton."""
 
     lark: str
     order: tuple[str, ...]
@@ -37,6 +44,19 @@ class RowGrammar:
     n_chars: int = 0
     states: int = 0
     fixed: dict[str, str | Within] = field(default_factory=dict)
+    automaton: RowAutomaton | None = field(default=None, repr=False, compare=False)
+    _texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def text(self, dialect: str = "lark") -> str:
+        """The grammar in `dialect` (one of `DIALECTS`), rendered once."""
+        if dialect == "lark":
+            return self.lark
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown grammar dialect {dialect!r}; one of {', '.join(DIALECTS)}")
+        if dialect not in self._texts:
+            assert self.automaton is not None, "a RowGrammar built without its automaton"
+            self._texts[dialect] = render_gbnf(self.automaton)
+        return self._texts[dialect]
 
 
 def lark_literal(text: str) -> str:
@@ -71,79 +91,40 @@ def _symbol_terminal(spec: ir.Spec, symbol: Symbol) -> str:
     return " | ".join(class_terminal(column, c) for c in symbol.classes)
 
 
-def _terminals(automaton: RowAutomaton) -> dict[Symbol, tuple[str, str]]:
-    """Symbol -> (terminal name, body), named per column in order of first use."""
-    out: dict[Symbol, tuple[str, str]] = {}
-    per_column: dict[str, int] = {}
-    for state in automaton.states:
-        for symbol, _ in state.choices:
-            if symbol not in out:
-                n = per_column.get(symbol.column, 0)
-                per_column[symbol.column] = n + 1
-                name = f"V{state.position}_{n}"
-                out[symbol] = (name, _symbol_terminal(automaton.spec, symbol))
-    return out
+def _state_name(number: tuple[int, int]) -> str:
+    return f"s{number[0]}_{number[1]}"
 
 
-def _state_names(automaton: RowAutomaton) -> list[str]:
-    per_position: dict[int, int] = {}
-    names = []
-    for state in automaton.states:
-        n = per_position.get(state.position, 0)
-        per_position[state.position] = n + 1
-        names.append(f"s{state.position}_{n}")
-    return names
+def _terminal_name(number: tuple[int, int]) -> str:
+    return f"V{number[0]}_{number[1]}"
 
 
-def _rule(automaton: RowAutomaton, index: int, names: list[str], terminals: dict[Symbol, tuple[str, str]]
-          ) -> str:
+def _rule(shape: Layout, index: int) -> str:
     """One state as a Lark rule: its choices grouped by the state they lead to."""
-    grouped: dict[int | None, list[str]] = {}
-    for symbol, target in automaton.states[index].choices:
-        grouped.setdefault(target, []).append(terminals[symbol][0])
     alts = []
-    for target, terms in grouped.items():
+    for target, symbols in shape.choices(index):
+        terms = [_terminal_name(shape.terminals[s]) for s in symbols]
         head = terms[0] if len(terms) == 1 else "(" + " | ".join(terms) + ")"
-        alts.append(head if target is None else f'{head} "," {names[target]}')
-    return f"{names[index]}: " + "\n    | ".join(alts)
-
-
-def _post_order(automaton: RowAutomaton) -> list[int]:
-    """States depth first, each after the states it leads to (an explicit stack: a wide
-    spec's chain of states is deeper than Python's recursion limit)."""
-    seen: set[int] = set()
-    out: list[int] = []
-    if not automaton.states:
-        return out
-    seen.add(0)
-    stack = [(0, iter(automaton.states[0].choices))]
-    while stack:
-        index, pending = stack[-1]
-        for _, target in pending:
-            if target is not None and target not in seen:
-                seen.add(target)
-                stack.append((target, iter(automaton.states[target].choices)))
-                break
-        else:
-            out.append(index)
-            stack.pop()
-    return out
+        alts.append(head if target is None else f'{head} {lark_literal(rf.SEPARATOR)} '
+                    f'{_state_name(shape.states[target])}')
+    return f"{_state_name(shape.states[index])}: " + "\n    | ".join(alts)
 
 
 def render_lark(automaton: RowAutomaton) -> RowGrammar:
     """The Lark text of a row automaton, with its size figures."""
-    names = _state_names(automaton)
-    terminals = _terminals(automaton)
-    rules = [_rule(automaton, i, names, terminals) for i in reversed(_post_order(automaton))]
+    shape = layout(automaton)
+    rules = [_rule(shape, i) for i in shape.rule_order]
+    terminals = [f"{_terminal_name(number)}: {_symbol_terminal(automaton.spec, symbol)}"
+                 for symbol, number in shape.terminals.items()]
     order = automaton.order
     header = [f"// Row grammar of {automaton.spec.name!r}, generated by synspec: one row in the row format",
-              "// (docs/row-format.md), columns in this order: " + ", ".join(order)]
-    body = ["start: " + (names[0] if names else '""'), *rules,
-            *(f"{name}: {text}" for name, text in terminals.values())]
+              "// (docs/row-format.md), columns in this order: " + one_line(", ".join(order))]
+    start = _state_name(shape.states[0]) if shape.states else '""'
+    body = [f"start: {start}", *rules, *terminals]
     text = "\n".join(header + body) + "\n"
     return RowGrammar(lark=text, order=order, enforced=automaton.enforced,
                       checked_after=automaton.checked_after, n_rules=len(body), n_chars=len(text),
-                      states=len(automaton.states), fixed=automaton.fixed)
+                      states=len(automaton.states), fixed=automaton.fixed, automaton=automaton)
 
 
 def row_grammar(spec: ir.Spec, fixed: dict[str, str | Within] | None = None) -> RowGrammar:
