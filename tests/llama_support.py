@@ -124,7 +124,8 @@ class LlamaServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {self.process.returncode} (log: {self.log})")
+                code = self.process.returncode
+                raise RuntimeError(f"llama.cpp server exited with {code} (log: {self.log})")
             try:
                 with urllib.request.urlopen(self.url + "/v1/models", timeout=2) as answer:
                     if answer.status == 200:

@@ -16,7 +16,7 @@ from conftest import ROOT
 
 import synspec
 
-PUBLIC = ["Diagnostic", "EvaluationResult", "RunSummary", "Spec", "SpecError", "UserError",
+PUBLIC = ["Diagnostic", "EvaluationResult", "RunSummary", "ServerSettings", "Spec", "SpecError", "UserError",
           "ValidationReport", "__version__", "evaluate", "format_spec", "infer"]
 
 

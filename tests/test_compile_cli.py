@@ -25,11 +25,11 @@ def test_compile_writes_every_artifact(name: str, tmp_path) -> None:
     assert main(["compile", str(_spec_path(name)), "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["enforcement.json", "enforcement.md", "ir.json", "prompt.clin_rule.txt",
-                     "prompt.featdesc.txt", "prompt.statguide.txt", "row.lark"]
+                     "prompt.featdesc.txt", "prompt.statguide.txt", "row.gbnf", "row.lark"]
     report = json.loads((out / "enforcement.json").read_text())
     assert report["hard_rules"] == report["hard_rules_enforced_by_grammar"]  # none is arithmetic
     assert json.loads((out / "ir.json").read_text())["name"] == name
-    for artifact in ("row.lark", "enforcement.json", "enforcement.md"):
+    for artifact in ("row.lark", "row.gbnf", "enforcement.json", "enforcement.md"):
         check_golden(GOLDEN / name / artifact, (out / artifact).read_text(encoding="utf-8"))
     assert (out / "prompt.clin_rule.txt").read_text() == (GOLDEN / name / "prompt.clin_rule.txt").read_text()
 
@@ -96,3 +96,23 @@ def test_missing_spec_and_bad_spec(tmp_path, capsys) -> None:
     bad.write_text("dataset x\ncolumn a: integer\n  range 5 to 1\nrule r: b > 1\n")
     assert main(["compile", str(bad), "--emit", "grammar"]) == 1
     assert "error" in capsys.readouterr().err
+
+
+def test_emit_grammar_in_each_dialect(capsys) -> None:
+    spec = str(_spec_path("stroke"))
+    for dialect, first_rule in ((None, "start: "), ("lark", "start: "), ("gbnf", "root ::= ")):
+        extra = [] if dialect is None else ["--dialect", dialect]
+        assert main(["compile", spec, "--emit", "grammar", *extra]) == 0
+        assert capsys.readouterr().out.splitlines()[2].startswith(first_rule)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--emit", "grammar", "--dialect", "sql"], "unknown dialect 'sql' for --emit grammar"),
+    (["--emit", "ir", "--dialect", "gbnf"], "--emit ir has no dialects"),
+    (["-o", "OUT", "--dialect", "gbnf"], "--dialect goes with --emit"),
+])
+def test_bad_dialects_are_usage_errors(args: list[str], message: str, tmp_path, capsys) -> None:
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    assert main(["compile", str(_spec_path("stroke")), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -29,7 +29,7 @@ from tests.test_prompt import GOLDEN, check_golden
 NAMES = ["diabetes", "stroke", "cirrhosis"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _spec(name: str):
     return check_file(SPECS / f"{name}.synspec").spec
 
@@ -196,7 +196,8 @@ def test_regex_to_gbnf_refuses_what_it_cannot_translate() -> None:
 
 
 def test_gbnf_literals_escape_everything_llama_cpp_needs(oracle: GbnfOracle) -> None:
-    for text in ['say "hi"', "back\\slash", "tab\there", "new\nline", "naïve é", "bell\x07", "#not a comment"]:
+    hostile = ['say "hi"', "back\\slash", "tab\there", "new\nline", "naïve é", "bell\x07", "#not a comment"]
+    for text in hostile:
         grammar = "root ::= " + gm.gbnf_literal(text)
         assert oracle.accepts(grammar, text), text
         assert not oracle.accepts(grammar, text + "x")

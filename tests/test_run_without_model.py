@@ -68,6 +68,9 @@ class StandIn:
     def loaded(self) -> bool:
         return self.loads > 0
 
+    def grammar_dialect(self) -> str:
+        return "lark"
+
     def model_info(self) -> ModelInfo:
         return ModelInfo(name="stand-in", path="-", weights_hash=None, device="cpu", dtype="float32")
 
@@ -256,7 +259,7 @@ def test_seeding_draws_by_mode() -> None:
 
 # ---- engines -----------------------------------------------------------------------------------
 def test_engine_registry_names_aliases_and_errors() -> None:
-    assert engines.names() == ("local", "outlines")
+    assert engines.names() == ("local", "outlines", "server")
     assert engines.canonical("llguidance") == "local"
     with pytest.raises(UserError, match="unknown engine 'vllm'"):
         engines.canonical("vllm")
@@ -264,11 +267,20 @@ def test_engine_registry_names_aliases_and_errors() -> None:
 
 @pytest.mark.parametrize("name", [e.name for e in engines.REGISTRY])
 def test_every_registered_engine_implements_the_protocol_without_loading(name: str) -> None:
-    engine = engines.create(name)
+    """Creating an engine and asking for its model's identity touches no model (and no server:
+    the URL below has nothing listening)."""
+    from synspec.generate.engines.server import ServerSettings
+
+    remote = engines.entry(name).remote
+    server = ServerSettings(base_url="http://127.0.0.1:9") if remote else None
+    engine = engines.create(name, model="served-model" if remote else "default", server=server)
     assert isinstance(engine, Engine)
     assert not engine.loaded
     info = engine.model_info()
-    assert info.weights_hash and info.weights_hash.startswith("sha256:")
+    if remote:
+        assert info.weights_hash is None and info.name == "served-model" and info.device == "server"
+    else:
+        assert info.weights_hash and info.weights_hash.startswith("sha256:")
     assert not engine.loaded
 
 

@@ -393,7 +393,7 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
                             max_new_tokens=plan.max_new_tokens,
                             on_row=lambda done: progress.decoded(done, len(to_decode)))
-        dialect = engine.grammar_dialect
+        dialect = engine.grammar_dialect()
         results = engine.generate(prompt.text, [grammar.text(dialect) for grammar, _ in built], sampling)
         for i, result in zip(to_decode, results, strict=True):
             texts[i] = result.text

@@ -60,7 +60,6 @@ class Engine(Protocol):
         """Whether the model is loaded (generate loads it when it is not)."""
         ...
 
-    @property
     def grammar_dialect(self) -> str:
         """The dialect `generate` takes its grammars in (`synspec.targets.grammar.DIALECTS`)."""
         ...

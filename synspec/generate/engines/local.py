@@ -31,7 +31,6 @@ class LocalEngine:
     def loaded(self) -> bool:
         return self.weights.is_loaded
 
-    @property
     def grammar_dialect(self) -> str:
         return "lark"  # llguidance reads Lark
 

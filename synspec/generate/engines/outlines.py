@@ -65,7 +65,6 @@ class OutlinesEngine:
     def loaded(self) -> bool:
         return self.weights.is_loaded
 
-    @property
     def grammar_dialect(self) -> str:
         return "lark"  # llguidance reads Lark
 

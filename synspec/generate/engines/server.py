@@ -212,9 +212,8 @@ class ServerEngine:
         self._prompt_tokens: int | None = None
         self._checked = False  # the server answered and serves the model (`load`)
 
-    @property
     def grammar_dialect(self) -> str:
-        """The dialect this server's grammars are sent in (known once the kind is)."""
+        """The dialect this server's grammars are sent in (asks the server its kind if needed)."""
         return self._kind().dialect
 
     @property
