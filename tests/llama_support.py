@@ -9,7 +9,7 @@ the tokenizer of the bundled GGUF is loaded (vocab_only), so this costs no infer
 on 127.0.0.1 and a free port, on the bundled SmolLM2 GGUF.
 
 Both need `llama-cpp-python[server]`, which `.ci/setup-tests` installs (it builds from
-source). Without it the tests that use them are skipped, unless SYNSPEC_REQUIRE_LLAMA=1
+source). Without it the tests that use them are skipped, unless SYNSPEC_REQUIRE_TEST_TOOLS=1
 (set by `.ci/run`), which turns the skip into a failure so CI cannot pass by skipping.
 """
 
@@ -30,16 +30,40 @@ from typing import Any
 import pytest
 
 
-def require_llama() -> Any:
-    """The llama_cpp module, or a skip (a failure under SYNSPEC_REQUIRE_LLAMA=1)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        message = "llama-cpp-python is not installed (bash .ci/setup-tests installs it)"
-        if os.environ.get("SYNSPEC_REQUIRE_LLAMA") == "1":
+def require_module(name: str, package: str) -> None:
+    """Skip when `name` cannot be imported (fail instead under SYNSPEC_REQUIRE_TEST_TOOLS=1)."""
+    if importlib.util.find_spec(name) is None:
+        message = f"{package} is not installed (bash .ci/setup-tests installs it)"
+        if os.environ.get("SYNSPEC_REQUIRE_TEST_TOOLS") == "1":
             pytest.fail(message)
         pytest.skip(message)
+
+
+def require_llama() -> Any:
+    """The llama_cpp module, or a skip (see `require_module`)."""
+    require_module("llama_cpp", "llama-cpp-python")
     import llama_cpp
 
     return llama_cpp
+
+
+class XgrammarOracle:
+    """Whether xgrammar (the grammar engine of SGLang and vLLM's default structured-output
+    backend) accepts a string under a GBNF/EBNF grammar; installed by `.ci/setup-tests`."""
+
+    def __init__(self) -> None:
+        require_module("xgrammar", "xgrammar")
+        import xgrammar
+        import xgrammar.testing
+
+        self._grammar = xgrammar.Grammar.from_ebnf
+        self._accepts = xgrammar.testing._is_grammar_accept_string
+        self._cache: dict[str, Any] = {}
+
+    def accepts(self, grammar: str, text: str) -> bool:
+        if grammar not in self._cache:
+            self._cache[grammar] = self._grammar(grammar)
+        return bool(self._accepts(self._cache[grammar], text))
 
 
 def bundled_gguf() -> Path:

@@ -1,7 +1,8 @@
 """The row grammar's dialects agree: Lark and GBNF accept and reject the same strings.
 
 Lark acceptance is the `lark` package's parser (the same text llguidance reads: see
-test_grammar.py); GBNF acceptance is llama.cpp's own grammar engine (`GbnfOracle`). Strings
+test_grammar.py); GBNF acceptance is llama.cpp's own grammar engine (`GbnfOracle`) and
+xgrammar's (`XgrammarOracle`: SGLang's `ebnf` and vLLM's default backend read the GBNF text). Strings
 are rows sampled from the grammar, the same rows with one column redrawn from its whole
 domain (often breaking a rule the grammar enforces), and character-level corruptions.
 """
@@ -22,7 +23,7 @@ from synspec.targets import grammar as gm
 from synspec.targets import row_format as rf
 from synspec.targets.grammar import Within
 from tests.conftest import SPECS
-from tests.llama_support import GbnfOracle
+from tests.llama_support import GbnfOracle, XgrammarOracle
 from tests.test_grammar import ODD_SPEC, sample
 from tests.test_prompt import GOLDEN, check_golden
 
@@ -37,6 +38,11 @@ def _spec(name: str):
 @pytest.fixture(scope="module")
 def oracle() -> GbnfOracle:
     return GbnfOracle()
+
+
+@pytest.fixture(scope="module")
+def xgrammar_oracle() -> XgrammarOracle:
+    return XgrammarOracle()
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,13 +103,16 @@ def _candidates(spec, text: str, order: tuple[str, ...], seed: int) -> list[str]
     return [row, mutant, _corrupt(row, rnd), _corrupt(mutant, rnd)]
 
 
-def _assert_agree(oracle: GbnfOracle, grammar: gm.RowGrammar, rows: list[str]) -> int:
+def _assert_agree(oracle: GbnfOracle, grammar: gm.RowGrammar, rows: list[str],
+                  xgrammar: XgrammarOracle | None = None) -> int:
     """Both dialects give the same verdict on every row; how many rows they reject."""
     gbnf = grammar.text("gbnf")
     rejected = 0
     for row in rows:
         by_lark = lark_accepts(grammar.lark, row)
         assert oracle.accepts(gbnf, row) == by_lark, (row, by_lark)
+        if xgrammar is not None:
+            assert xgrammar.accepts(gbnf, row) == by_lark, ("xgrammar", row, by_lark)
         rejected += not by_lark
     return rejected
 
@@ -118,10 +127,11 @@ def test_gbnf_golden_and_parsed_by_llama_cpp(name: str, oracle: GbnfOracle) -> N
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_dialects_agree_on_sampled_and_mutated_rows(name: str, seed: int, oracle: GbnfOracle) -> None:
+def test_dialects_agree_on_sampled_and_mutated_rows(name: str, seed: int, oracle: GbnfOracle,
+                                                    xgrammar_oracle: XgrammarOracle) -> None:
     spec = _spec(name)
     grammar = gm.row_grammar(spec)
-    _assert_agree(oracle, grammar, _candidates(spec, grammar.lark, grammar.order, seed))
+    _assert_agree(oracle, grammar, _candidates(spec, grammar.lark, grammar.order, seed), xgrammar_oracle)
 
 
 def test_dialects_reject_the_same_rule_breaking_rows(oracle: GbnfOracle) -> None:
@@ -151,7 +161,8 @@ def test_dialects_agree_with_fixed_values(seed: int, low: int, width: int, oracl
     _assert_agree(oracle, grammar, _candidates(spec, grammar.lark, grammar.order, seed))
 
 
-def test_dialects_agree_on_odd_names_levels_and_ranges(tmp_path, oracle: GbnfOracle) -> None:
+def test_dialects_agree_on_odd_names_levels_and_ranges(tmp_path, oracle: GbnfOracle,
+                                                       xgrammar_oracle: XgrammarOracle) -> None:
     """Quotes, backslashes, commas and unicode in levels, a backticked column name, 4 decimal
     places, negatives and a [0, 1e9] range."""
     path = tmp_path / "odd.synspec"
@@ -166,7 +177,7 @@ def test_dialects_agree_on_odd_names_levels_and_ranges(tmp_path, oracle: GbnfOra
     ok = {"big": "1000000000", "fine": "-2.5", "kind": 'say "hi"', "flag": "N", 'o"th\\er': "-50"}
     rows.append(rf.render_row(spec, ok))
     rows += [rf.render_row(spec, {**ok, "kind": level}) for level in spec.column("kind").levels]
-    assert _assert_agree(oracle, grammar, rows) > 0
+    assert _assert_agree(oracle, grammar, rows, xgrammar_oracle) > 0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -40,7 +40,8 @@ def run(
                                          help="Real rows for the seed_ex style (CSV or Parquet)."),
     seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same bytes."),
     model: str = typer.Option("default", "--model",
-                              help="`default` (SmolLM2-135M-Instruct) or a .gguf file / transformers dir."),
+                              help="`default` (SmolLM2-135M-Instruct) or a .gguf file / transformers dir; "
+                                   "with --engine server, the served model's name."),
     batch_size: int | None = typer.Option(
         None, "--batch-size", show_default=False,
         help="Rows decoded together (at most -n). Default: from the row length, 128 rows for short "
