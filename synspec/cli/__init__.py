@@ -18,7 +18,7 @@ import typer
 from synspec.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError, err_console, print_user_error
 
 # Help lists commands in pipeline order; a new command not named here goes last.
-COMMAND_ORDER = ("check", "fmt", "infer", "compile", "validate", "run", "eval")
+COMMAND_ORDER = ("check", "fmt", "diff", "infer", "compile", "validate", "run", "eval", "docs")
 
 app = typer.Typer(
     name="synspec",
