@@ -34,7 +34,8 @@ def test_pre_commit_runs_fmt_and_check(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1",
-           "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"),
+           "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
+           "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"),
            "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
 

@@ -29,7 +29,8 @@ def _move(change: Change) -> str:
     if change.unit == "r":
         return f" ({change.move:+.3f})"
     digits = 2 if abs(change.move) >= 0.01 or change.move == 0 else 4
-    return f" ({change.move:+.{digits}f} {change.unit})"
+    space = "" if change.unit == "%" else " "
+    return f" ({change.move:+.{digits}f}{space}{change.unit})"
 
 
 def _where(change: Change) -> str:
