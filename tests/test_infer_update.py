@@ -112,6 +112,18 @@ def test_new_column_is_drafted_in_file_order_and_removed_one_is_reported() -> No
     assert not checked.errors, [d.message for d in checked.errors]
 
 
+def test_statistics_given_a_level_keep_the_k_rule() -> None:
+    given = "  quantiles given b == y: 50% 3\n  quantiles given b == x: 50% 2\n"
+    spec = SMALL.replace("  quantiles 50% 2\n", "  quantiles 50% 2\n" + given)
+    rows = [("1", "x"), ("2", "x"), ("3", "y"), ("10", "x"), ("4", "NA"), ("6", "y")]
+    result = update_text(spec, _table(("a", "b"), rows), min_count=5)
+    # Two rows hold b == y, three b == x: fewer than 5, so the lines stay as written, with a note.
+    assert "quantiles given b == y: 50% 3\n" in result.text
+    assert "quantiles given b == x: 50% 2\n" in result.text
+    assert sum("fewer than 5 rows" in note for note in result.notes) == 2
+    assert "quantiles given b == y: 50% 4.5" in update_text(spec, _table(("a", "b"), rows), min_count=1).text
+
+
 def test_spec_with_errors_is_refused() -> None:
     from synspec.errors import UserError
 
@@ -138,6 +150,10 @@ def test_cli_update_in_place_check_and_usage(tmp_path: Path, capsys: pytest.Capt
     assert main(["infer", str(data), "--update", str(spec)]) == 0
     assert "mean 3" in spec.read_text()
     assert main(["infer", str(data), "--update", str(spec), "--check"]) == 0  # now up to date
+    out_path = tmp_path / "copy.synspec"
+    assert main(["infer", str(data), "--update", str(spec), "-o", str(out_path)]) == 0
+    assert out_path.read_text() == spec.read_text()
+    assert main(["infer", str(data), "--update", str(spec), "-o", str(out_path)]) == 2  # exists: --force
     assert main(["infer", str(data), "--check"]) == 2
     assert main(["infer", str(data)]) == 2
     assert main(["infer", str(data), "--update", str(tmp_path / "nope.synspec")]) == 2

@@ -108,8 +108,10 @@ def _number(value: float, old: n.Number, default_places: int, *, share: bool = F
 
 
 class _Refresher:
-    def __init__(self, source: Source, tree: n.SpecFile, spec: ir.Spec, table: RawTable) -> None:
+    def __init__(self, source: Source, tree: n.SpecFile, spec: ir.Spec, table: RawTable,
+                 min_count: int) -> None:
         self.source, self.tree, self.spec, self.table = source, tree, spec, table
+        self.min_count = min_count
         self.edits: list[tuple[Span, str]] = []
         self.notes: list[str] = []
         present = set(table.header)
@@ -228,6 +230,16 @@ class _Refresher:
         elif isinstance(prop, n.GivenFrequencies):
             self.frequencies(column, prop.items, self.given_mask(prop.given), prop)
 
+    def _too_few(self, column: ir.Column, prop: n.Node, counts: list[int], mask: np.ndarray | None) -> bool:
+        """infer's k rule on a statistic given a level: every cell it publishes holds at least
+        `min_count` rows, else the line is left as written (a refresh must not publish what a
+        draft would withhold)."""
+        if mask is None or all(c == 0 or c >= self.min_count for c in counts):
+            return False
+        self.notes.append(f"{self.where(prop)}: a cell of this statistic of `{column.name}` holds fewer than "
+                          f"{self.min_count} rows in the data (--min-count); the line was left as written")
+        return True
+
     def _empty(self, column: ir.Column, prop: n.Node, what: str) -> None:
         self.notes.append(f"{self.where(prop)}: no present value of `{column.name}` {what}; left as written")
 
@@ -240,6 +252,9 @@ class _Refresher:
         values = np.sort(self.numbers(column, mask))
         if len(values) == 0:
             return self._empty(column, prop, "among the rows it describes")
+        # Each quantile cell, between neighbours and to the ends, holds about n / (knots + 1) rows.
+        if self._too_few(column, prop, [len(values) // (len(items) + 1)], mask):
+            return
         places = self.places(column, self.numbers(column))  # infer's: from the whole column
         measured = np.quantile(values, [q.percent.value / 100 for q in items])
         knots: list[tuple[float, float]] = []  # the refreshed (percent, value) pairs
@@ -293,6 +308,8 @@ class _Refresher:
         total = sum(counts)
         if total == 0:
             return self._empty(column, prop, "holds a listed value")
+        if self._too_few(column, prop, counts, mask):
+            return
         absent = [item.value.text for item, count in zip(items, counts, strict=True) if count == 0]
         if absent:
             # A listed value must have a share above 0; its absence is for a person to judge.
@@ -316,6 +333,8 @@ class _Refresher:
         total = sum(found)
         if total == 0:
             return self._empty(column, prop, "holds a listed level")
+        if self._too_few(column, prop, found, mask):
+            return
         for item, count in zip(items, found, strict=True):
             self.put(item.share, _number(count / total, item.share, 4, share=True))
 
@@ -409,7 +428,7 @@ def update_text(text: str, table: RawTable, *, path: str = "<spec>", min_count: 
         raise UserError(f"{path} has errors; a spec is refreshed only when it checks clean",
                         where=f"{path}:{source.position(first.span.start).line}" if first else path,
                         hint=f"run `synspec check {path}` and fix what it reports")
-    refresher = _Refresher(source, parsed.tree, checked.spec, table)
+    refresher = _Refresher(source, parsed.tree, checked.spec, table, min_count)
     refresher.run()
     refreshed = refresher.text()
     out, added = _new_columns(refreshed, parse(Source(path, refreshed)).tree or parsed.tree, checked.spec,
