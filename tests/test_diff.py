@@ -193,6 +193,22 @@ def test_not_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "not in a git repository" in capsys.readouterr().err
 
 
+def test_a_version_that_does_not_check_is_still_diffed() -> None:
+    broken = OLD.replace("rule adult: age >= 18", "rule adult: agee >= 18")
+    report = diff_texts(OLD, broken)
+    assert [(c.subject, c.what) for c in report.changes] == [("adult", "expression")]
+    assert report.notes and "does not check clean" in report.notes[0]
+
+
+def test_git_external_protocol_new_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = tmp_path / "new.synspec"
+    new.write_text(OLD)
+    assert main(["diff", "--git", "d.synspec", "/dev/null", ".", ".", str(new), "abc", "100644"]) == 0
+    assert "d.synspec: new spec" in capsys.readouterr().out
+    assert main(["diff", "--git", "d.synspec", str(new), ".", ".", str(new), "abc", "100644"]) == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_textconv_is_one_fact_per_line() -> None:
     facts = textconv(OLD, "old").splitlines()
     assert "column age: mean = 40" in facts
