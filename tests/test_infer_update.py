@@ -155,6 +155,7 @@ def test_cli_update_in_place_check_and_usage(tmp_path: Path, capsys: pytest.Capt
     assert out_path.read_text() == spec.read_text()
     assert main(["infer", str(data), "--update", str(spec), "-o", str(out_path)]) == 2  # exists: --force
     assert main(["infer", str(data), "--check"]) == 2
+    assert main(["infer", str(data), "--update", str(spec), "--target", "a"]) == 2
     assert main(["infer", str(data)]) == 2
     assert main(["infer", str(data), "--update", str(tmp_path / "nope.synspec")]) == 2
     err = capsys.readouterr().err

@@ -59,6 +59,13 @@ def infer(
 
     require_file(data, "data file", "pass the path of a CSV file")
     if update is not None:
+        drafting = [flag for flag, given in (("--target", target), ("--name", name), ("--key", key),
+                                             ("--keep-rare", keep_rare),
+                                             ("--corr-threshold", corr_threshold != 0.1)) if given]
+        if drafting:
+            raise UserError(f"{drafting[0]} drafts a new spec; --update keeps the spec's own "
+                            "declarations", where=drafting[0],
+                            hint="drop it, or draft a new spec with -o instead of --update")
         _update(data, update, output, check=check, force=force, min_count=min_count)
     if check:
         raise UserError("--check goes with --update", where="--check",
