@@ -108,6 +108,10 @@ def test_new_column_is_drafted_in_file_order_and_removed_one_is_reported() -> No
     assert text.index("column a:") < text.index("column c: decimal(2)") < text.index("column b:")
     assert 'description "TODO: describe c"' in text
     assert "column b: categorical" in text  # kept, not deleted
+    # A comment at the end of the column before stays on its line.
+    trailing = update_text(SMALL.replace("quantiles 50% 2", "quantiles 50% 2  # median"),
+                           _table(("a", "c"), rows)).text
+    assert "quantiles 50% 3.5  # median\n\n# TODO: a column new in the data" in trailing
     checked = check_text(text)
     assert not checked.errors, [d.message for d in checked.errors]
 

@@ -397,7 +397,9 @@ def _new_columns(text: str, tree: n.SpecFile, spec: ir.Spec, table: RawTable, mi
         if before is None:
             inserts.append((_line_start(text, first_column.span.start), block + "\n\n"))
         else:
-            inserts.append((ends[before].end, "\n\n" + block))
+            # After the whole last line of the column before: a comment that ends it stays there.
+            line_end = text.find("\n", ends[before].end)
+            inserts.append((len(text) if line_end < 0 else line_end, "\n\n" + block))
     # Stable: several new columns after the same one keep the table's order.
     for offset, insert in sorted(inserts, key=lambda e: e[0], reverse=True):
         text = text[:offset] + insert + text[offset:]
