@@ -67,6 +67,21 @@ def test_every_consecutive_spec_change_matches_its_golden(monkeypatch: pytest.Mo
         assert code == (0 if out.endswith("no semantic change\n") else 1)
 
 
+def test_json_golden(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON form of one pair of the history (columns, constraints and a range dropped)."""
+    monkeypatch.chdir(ROOT)
+    pairs = [p for p in _pairs() if p[2] == "cirrhosis"]
+    old, new, _ = pairs[0]
+    assert main(["diff", f"{old}:specs/cirrhosis.synspec", f"{new}:specs/cirrhosis.synspec",
+                 "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    path = GOLDEN / "json" / f"{old}..{new}.cirrhosis.json"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(out, encoding="utf-8")
+    assert out == path.read_text(encoding="utf-8"), f"{path} differs (SYNSPEC_UPDATE_GOLDEN=1 to accept)"
+
+
 def test_golden_pairs_cover_the_history() -> None:
     pairs = {f"{old}..{new}.{spec}.txt" for old, new, spec in _pairs()}
     stored = {p.name for p in GOLDEN.glob("*.txt")}
