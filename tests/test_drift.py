@@ -151,6 +151,21 @@ def test_cli_stats_fail_warn_and_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["validate", shifted, "--spec", spec, "--stats", "maybe"]) == 2
 
 
+def test_parquet_tables_are_measured_like_csv(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spec, text = _spec("cirrhosis")
+    raw = data.read_raw(real_csv("cirrhosis"), spec)
+    path = tmp_path / "cirrhosis.parquet"
+    pq.write_table(pa.table({c: pa.array(raw[c].tolist(), pa.string()) for c in raw.columns}), path)
+    from_csv = drift_chunks(data.iter_raw(real_csv("cirrhosis"), spec), spec, text)
+    from_parquet = drift_chunks(data.iter_raw(path, spec, chunk_rows=100), spec, text)
+    assert from_parquet["ok"]
+    assert [m["observed"] for m in from_parquet["statistics"]] == pytest.approx(
+        [m["observed"] for m in from_csv["statistics"]])
+
+
 def test_api_stats(tmp_path: Path) -> None:
     import synspec
 

@@ -46,6 +46,9 @@ def test_refresh_changes_only_numbers_and_checks_clean(name: str) -> None:
     checked = check_text(result.text, f"{name}.synspec")
     assert not checked.errors, [d.message for d in checked.errors]
     assert not result.added and not result.removed
+    from synspec.fmt import format_text
+
+    assert format_text(result.text).text == result.text  # still in `synspec fmt`'s layout
 
 
 @pytest.mark.parametrize("name", ["diabetes", "stroke"])
