@@ -182,6 +182,7 @@ def test_cli_files_json_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFix
     (["one.synspec"], "diff compares two versions"),
     (["nosuchrev:specs/diabetes.synspec", "one.synspec"], "cannot read nosuchrev:specs/diabetes.synspec"),
     (["HEAD:specs/nope.synspec", "one.synspec"], "cannot read HEAD:specs/nope.synspec"),
+    (["HEAD:specs", "one.synspec"], "HEAD:specs is a folder"),
     (["broken.synspec", "one.synspec"], "has a syntax error"),
     (["--textconv", "one.synspec", "one.synspec"], "--textconv takes one file"),
 ])

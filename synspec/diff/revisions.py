@@ -63,4 +63,7 @@ def read_version(arg: str) -> tuple[str, str]:
         raise UserError(f"{arg!r} names a revision but no path", where=arg,
                         hint="write REV:path, e.g. HEAD~1:specs/x.synspec")
     _git(["rev-parse", "--git-dir"], arg)
+    if _git(["cat-file", "-t", f"{rev}:{path}"], arg).strip() != "blob":
+        raise UserError(f"{arg} is a folder, not a spec file", where=arg,
+                        hint=f"name a file in it: `git ls-tree --name-only {rev}:{path}` lists them")
     return arg, _git(["show", f"{rev}:{path}"], arg)
