@@ -191,7 +191,7 @@ def test_user_errors_exit_2_with_location_and_hint(args: list[str], message: str
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "one.synspec").write_text(OLD)
     (tmp_path / "broken.synspec").write_text("dataset d\ncolumn x: integr\n")
-    monkeypatch.chdir(ROOT if "specs/" in " ".join(args) else tmp_path)
+    monkeypatch.chdir(ROOT if any(":" in a for a in args) else tmp_path)  # REV:path reads this repository
     args = [str(tmp_path / a) if a.endswith(".synspec") and ":" not in a else a for a in args]
     assert main(["diff", *args]) == 2
     err = capsys.readouterr().err
