@@ -131,6 +131,14 @@ def test_statistics_given_a_level_keep_the_k_rule() -> None:
     assert "quantiles given b == y: 50% 4.5" in update_text(spec, _table(("a", "b"), rows), min_count=1).text
 
 
+def test_what_numbers_cannot_fix_is_noted() -> None:
+    rows = [("", "x"), ("2", "z"), ("3", "y"), ("4", "x")]
+    result = update_text(SMALL, _table(("a", "b"), rows))
+    notes = " ".join(result.notes)
+    assert "`a` has 1 missing cell but declares no `missing` line" in notes
+    assert "1 cell of `b` hold a level the spec does not list" in notes
+
+
 def test_spec_with_errors_is_refused() -> None:
     from synspec.errors import UserError
 

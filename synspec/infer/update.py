@@ -191,6 +191,7 @@ class _Refresher:
                 column = self.spec.column(item.name.name)
                 for prop in item.props:
                     self.column_prop(column, prop)
+                self.constraints(column, item)
             elif isinstance(item, n.Correlation):
                 self.correlation(item)
 
@@ -229,6 +230,21 @@ class _Refresher:
             self.frequencies(column, prop.items, None, prop)
         elif isinstance(prop, n.GivenFrequencies):
             self.frequencies(column, prop.items, self.given_mask(prop.given), prop)
+
+    def constraints(self, column: ir.Column, item: n.Column) -> None:
+        """Notes for what the data breaks that a refresh of numbers cannot fix: missing cells in a
+        column declared never missing, levels the spec does not list (counted, not named)."""
+        missing = int(self.missing[column.name].sum())
+        if missing and not column.may_be_missing:
+            self.notes.append(f"{self.where(item)}: `{column.name}` has {missing} missing cell"
+                              f"{'s' * (missing != 1)} but declares no `missing` line; add one by hand")
+        if column.kind is ir.ColumnKind.CATEGORICAL:
+            labels = self.labels(column)
+            unlisted = int(np.count_nonzero(~np.isin(labels, np.array(column.levels, dtype=object))))
+            if unlisted:
+                cells = f"{unlisted} cell{'s' * (unlisted != 1)}"
+                self.notes.append(f"{self.where(item)}: {cells} of `{column.name}` hold a level the spec "
+                                  "does not list; add it to `levels` by hand")
 
     def _too_few(self, column: ir.Column, prop: n.Node, counts: list[int], mask: np.ndarray | None) -> bool:
         """infer's k rule on a statistic given a level: every cell it publishes holds at least
