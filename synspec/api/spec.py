@@ -99,12 +99,15 @@ class Spec:
     # ---- validating ----------------------------------------------------------------------
     def validate(self, data: pd.DataFrame | PathLike, *, max_examples: int = 5,
                  chunk_rows: int = 100_000, violations: PathLike | None = None,
-                 keep_failures: bool = True) -> ValidationReport:
-        """Check a table (a DataFrame, or a CSV/Parquet path read in chunks) against the spec."""
+                 keep_failures: bool = True, stats: str | None = None) -> ValidationReport:
+        """Check a table (a DataFrame, or a CSV/Parquet path read in chunks) against the spec.
+
+        `stats="fail"` or `"warn"` also compares every declared statistic with the table (drift,
+        judged against sampling error; `synspec validate --stats`): see `to_dict()["stats"]`."""
         from synspec.api.validation import validate
 
         return validate(self, data, max_examples=max_examples, chunk_rows=chunk_rows,
-                        violations=violations, keep_failures=keep_failures)
+                        violations=violations, keep_failures=keep_failures, stats=stats)
 
     # ---- generating ----------------------------------------------------------------------
     def generate(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",

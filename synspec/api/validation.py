@@ -76,8 +76,12 @@ class ValidationReport:
 
 def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_examples: int = 5,
              chunk_rows: int = _validate.DEFAULT_CHUNK_ROWS, violations: str | os.PathLike[str] | None = None,
-             keep_failures: bool = True, on_rows: Any = None) -> ValidationReport:
-    """See `Spec.validate`; `on_rows(n)` is called after each chunk of n rows."""
+             keep_failures: bool = True, on_rows: Any = None, stats: str | None = None) -> ValidationReport:
+    """See `Spec.validate`; `on_rows(n)` is called after each chunk of n rows.
+
+    `stats="fail"` (or `"warn"`) also compares every declared statistic with the table
+    (`synspec.drift`): the report gains a `"stats"` entry, and with `"fail"` a drifted statistic
+    makes the report not ok."""
     from synspec.api.frames import to_cells
     from synspec.files import require_output
 
@@ -98,7 +102,33 @@ def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_ex
         report = _validate.validate_table(Path(table), spec._ir, max_examples=max_examples,
                                           chunk_rows=chunk_rows, violations=out, on_rows=on_rows,
                                           on_failures=collect)
+    if stats is not None:
+        report = _with_drift(report, spec, table, cells if isinstance(table, pd.DataFrame) else None,
+                             chunk_rows, stats)
     return ValidationReport(report, kept)
+
+
+STATS_MODES = ("fail", "warn")
+
+
+def _with_drift(report: dict[str, Any], spec: Spec, table: Any, cells: pd.DataFrame | None, chunk_rows: int,
+                mode: str) -> dict[str, Any]:
+    """The report with the drift of every declared statistic under "stats" (a separate pass over
+    the table, so it works whichever engine checked the rows)."""
+    from synspec import data
+    from synspec.drift import drift_chunks
+    from synspec.errors import UserError
+
+    if mode not in STATS_MODES:
+        raise UserError(f"--stats takes fail or warn, not {mode!r}", where="--stats",
+                        hint="--stats (drift is a finding) or --stats warn (drift is reported only)")
+    chunks = [cells] if cells is not None else data.iter_raw(Path(table), spec._ir, chunk_rows=chunk_rows)
+    drift = drift_chunks(chunks, spec._ir, spec.text)
+    drift["mode"] = mode
+    out = {**report, "stats": drift}
+    if mode == "fail" and not drift["ok"]:
+        out["ok"] = False
+    return out
 
 
 def _collector(kept: list[tuple[Any, ...]], row_label: Any) -> Any:

@@ -18,7 +18,7 @@ import typer
 from synspec.cli.common import EXIT_INTERNAL, EXIT_USAGE, UserError, err_console, print_user_error
 
 # Help lists commands in pipeline order; a new command not named here goes last.
-COMMAND_ORDER = ("check", "fmt", "infer", "compile", "validate", "run", "eval")
+COMMAND_ORDER = ("check", "fmt", "diff", "infer", "compile", "validate", "run", "eval", "docs")
 
 app = typer.Typer(
     name="synspec",
@@ -74,8 +74,25 @@ def _root(
 _register_commands()
 
 
+# Options whose value may be left out (`--stats` alone means `--stats fail`); click can say so,
+# typer cannot pass it through.
+_OPTIONAL_VALUES = {"--stats": ("fail", ("fail", "warn"))}
+
+
+def _optional_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg in _OPTIONAL_VALUES:
+            default, values = _OPTIONAL_VALUES[arg]
+            if i + 1 >= len(argv) or argv[i + 1] not in values:
+                out.append(default)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and maps every failure to an exit code and one message."""
+    argv = _optional_values(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     # Standalone mode lets typer print usage errors (exit 2) itself; commands end with

@@ -42,6 +42,10 @@ def validate(
     chunk_size: int = typer.Option(100_000, "--chunk-size", metavar="N",
                                    help="Rows read at a time (bounds memory)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --violations file."),
+    stats: str | None = typer.Option(None, "--stats", metavar="[fail|warn]",
+                                     help="Also compare every declared statistic with the data (drift, "
+                                          "judged against sampling error); a drift is a finding, or only "
+                                          "reported with --stats warn."),
 ) -> None:
     """Check a table against a spec: types, ranges, decimal places, levels, missing values, rules.
 
@@ -50,6 +54,8 @@ def validate(
     unreadable file).
 
     Example: synspec validate ../shared/data/diabetes.csv --spec specs/diabetes.synspec
+
+    Example: synspec validate new-extract.csv --spec specs/diabetes.synspec --stats
     """
     from synspec.api.validation import validate as validate_api
 
@@ -58,13 +64,43 @@ def validate(
         require_output(violations, "violations file", force=force, flag="--violations", inputs=(data_path,))
     with _progress(data_path) as advance:
         result = validate_api(spec, data_path, max_examples=max_examples, chunk_rows=chunk_size,
-                              violations=violations, keep_failures=False, on_rows=advance).to_dict()
+                              violations=violations, keep_failures=False, on_rows=advance,
+                              stats=stats).to_dict()
     if format is Format.json:
         # Plain write: rich would replace ":name:" emoji codes inside cell values.
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         _print_text(result)
+        if "stats" in result:
+            _print_drift(result["stats"])
     raise typer.Exit(EXIT_OK if result["ok"] else EXIT_FINDINGS)
+
+
+def _print_drift(drift: dict[str, Any]) -> None:
+    """One line per drifted statistic: where it is declared, declared and observed, the band."""
+    warn = drift["mode"] == "warn"
+    for m in drift["drifted"]:
+        low, high = m["allowed"]
+        share = m["scale"] == "share"
+        observed = _figure(m["observed"], share)
+        if m["statistic"].startswith("quantile"):
+            observed = f"{observed} of values <= {m['declared'].rpartition(' ')[2]}"
+        head = "warn" if warn else "DRIFT"
+        console.print(f"{head} {m['column']} {m['statistic']} ({m['location']}): declared "
+                      f"{m['declared']}, observed {observed} over {m['n']:,} values (allowed "
+                      f"{_figure(low, share)} to {_figure(high, share)}; p = {m['p_value']:.2g})",
+                      style="yellow" if warn else "bold red", markup=False, emoji=False)
+    n = len(drift["drifted"])
+    console.print(f"statistics: {drift['tested'] - n} of {drift['tested']} declared statistics hold at "
+                  f"{drift['rows']:,} rows ({n} drifted; family-wise false-drift rate {drift['alpha']:.0%})",
+                  style="bold green" if not n else ("yellow" if warn else "bold red"), markup=False,
+                  emoji=False)
+
+
+def _figure(value: float | None, share: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{min(max(value, 0.0), 1.0):.2%}" if share else f"{value:.4g}"
 
 
 # ---- progress ------------------------------------------------------------------------
