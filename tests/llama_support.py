@@ -9,8 +9,7 @@ the tokenizer of the bundled GGUF is loaded (vocab_only), so this costs no infer
 on 127.0.0.1 and a free port, on the bundled SmolLM2 GGUF.
 
 Both need `llama-cpp-python[server]`, which `.ci/setup-tests` installs (it builds from
-source). Without it the tests that use them are skipped, unless SYNSPEC_REQUIRE_TEST_TOOLS=1
-(set by `.ci/run`), which turns the skip into a failure so CI cannot pass by skipping.
+source). Without it the tests that use them are skipped, or fail in CI (`tests/required.py`).
 """
 
 from __future__ import annotations
@@ -29,14 +28,7 @@ from typing import Any
 
 import pytest
 
-
-def require_module(name: str, package: str) -> None:
-    """Skip when `name` cannot be imported (fail instead under SYNSPEC_REQUIRE_TEST_TOOLS=1)."""
-    if importlib.util.find_spec(name) is None:
-        message = f"{package} is not installed (bash .ci/setup-tests installs it)"
-        if os.environ.get("SYNSPEC_REQUIRE_TEST_TOOLS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+from tests.required import require_module
 
 
 def require_llama() -> Any:

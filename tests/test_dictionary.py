@@ -1,6 +1,6 @@
 """`synspec docs`: the HTML data dictionary, its escaping, its files, and a real headless browser.
 
-The browser test renders the pages in Debian's chromium (`.ci/setup` installs it): the DOM must
+The browser test renders the pages in Debian's chromium (`.ci/setup-tests` installs it): the DOM must
 hold every element a link points at and no element a spec string smuggled in, every file link
 must exist, and a screenshot must show the plots (pixels of the plot colour).
 """
@@ -20,6 +20,7 @@ from synspec.dictionary import render_spec, write_dictionary
 from synspec.dictionary.page import anchor
 from synspec.passes import check_text
 from tests.conftest import SPECS
+from tests.required import require_tool
 
 HOSTILE = '''\
 dataset `<script>alert("name")</script>`
@@ -97,7 +98,7 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/setup installs it)")
+    require_tool("chromium is not installed (apt-get install -y chromium; .ci/setup-tests installs it)")
 
 
 class _Dom(HTMLParser):
