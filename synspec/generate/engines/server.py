@@ -274,9 +274,14 @@ class ServerEngine:
                     sampling.on_row(done)
             return row
 
-        with ThreadPoolExecutor(max_workers=min(self.settings.concurrency, max(len(grammars), 1)),
-                                thread_name_prefix="synspec-server") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.settings.concurrency, max(len(grammars), 1)),
+                                  thread_name_prefix="synspec-server")
+        try:
             return list(pool.map(one, range(len(grammars))))
+        finally:
+            # On an error or Ctrl-C, report it now: requests not started are dropped, and
+            # the batch is not committed, so `--resume` redoes it whole.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _row_text(answer: Any) -> RowText:
