@@ -63,14 +63,15 @@ def assert_valid(spec_path: Path, out: Path, n: int) -> None:
 def test_run_writes_valid_rows_and_manifest(tmp_path: Path, name: str) -> None:
     spec_path = SPECS / f"{name}.synspec"
     out = tmp_path / f"{name}.csv"
-    # -n 5 with batch 4: the second batch makes rows the run does not need.
+    # -n 5 with batch 4: the second batch, a top-up (`pipeline.batch_rows`), makes rows the
+    # run does not need.
     assert run_cli(spec_path, "-n", 5, "-o", out, "--batch-size", 4, "--seed", 1) == 0
     assert_valid(spec_path, out, 5)
     manifest = json.loads((tmp_path / f"{name}.csv.manifest.json").read_text())
     assert manifest["status"] == "complete"
     counts = manifest["counts"]
     assert counts["accepted"] == 5
-    assert counts["generated"] >= 8 and counts["generated"] % 4 == 0
+    assert 6 <= counts["generated"] <= 8
     assert manifest["style"] == "clin_rule" and manifest["seed"] == 1 and manifest["batch_size"] == 4
     assert manifest["model"]["weights_hash"].startswith("sha256:")
     assert manifest["spec"]["hash"].startswith("sha256:")
