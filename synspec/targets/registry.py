@@ -19,9 +19,11 @@ from synspec import ir
 from synspec.targets import enforcement as enf
 from synspec.targets.grammar import RowGrammar, row_grammar
 from synspec.targets.prompt import PROMPT_STYLES, STYLES, PromptStyle, render_prompt
+from synspec.targets.sql import DIALECTS as SQL_DIALECTS
+from synspec.targets.sql import render_sql
 
-__all__ = ["PROMPT_STYLES", "STYLES", "TARGETS", "Compilation", "PromptStyle", "Target", "prompt_file",
-           "styles_table", "targets_table"]
+__all__ = ["DIALECTS", "PROMPT_STYLES", "STYLES", "TARGETS", "Compilation", "PromptStyle", "Target",
+           "prompt_file", "sql_file", "styles_table", "targets_table"]
 
 
 class Compilation:
@@ -70,6 +72,17 @@ def _prompts(c: Compilation) -> Artifacts:
             for s in PROMPT_STYLES.values() if not s.needs_examples or c.examples is not None}
 
 
+def sql_file(dialect: str) -> str:
+    """The file the SQL checks of one dialect are written to."""
+    return f"checks.{dialect}.sql"
+
+
+def _sql(c: Compilation) -> Artifacts:
+    def builder(dialect: str) -> Callable[[], str]:
+        return lambda: render_sql(c.spec, dialect)
+    return {sql_file(name): builder(name) for name in SQL_DIALECTS}
+
+
 def _first(name: str) -> Callable[[str | None], str]:
     return lambda style: name
 
@@ -87,7 +100,15 @@ TARGETS: dict[str, Target] = {target.name: target for target in (
            lambda c: {"enforcement.json": lambda: enf.to_json(c.enforcement),
                       "enforcement.md": lambda: enf.to_markdown(c.enforcement)},
            _first("enforcement.json")),
+    Target("sql", "`checks.DIALECT.sql`",
+           "the checks as SQL queries (per-row results and the counts `validate` reports), one file per "
+           "dialect (`--dialect` for `--emit`: " + ", ".join(SQL_DIALECTS) + ")",
+           _sql, lambda dialect: sql_file(dialect or next(iter(SQL_DIALECTS)))),
 )}
+
+# The dialects a target offers, for `synspec compile --emit TARGET --dialect NAME`; the first is
+# the default. A target not listed here takes no --dialect.
+DIALECTS: dict[str, tuple[str, ...]] = {"sql": tuple(SQL_DIALECTS)}
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

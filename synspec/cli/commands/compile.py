@@ -11,7 +11,7 @@ import typer
 
 from synspec.atomic import write_text
 from synspec.cli.common import EXIT_OK, UserError, console, err_console, load_checked
-from synspec.targets.registry import PROMPT_STYLES, STYLES, TARGETS
+from synspec.targets.registry import DIALECTS, PROMPT_STYLES, STYLES, TARGETS
 
 
 def _choices(names: Iterable[str]) -> str:
@@ -49,6 +49,9 @@ def compile(
                                     help="Print one artifact to stdout instead."),
     style: str | None = typer.Option(None, "--style", metavar=_choices(STYLES), callback=_one_of(STYLES),
                                      help="Prompt style for --emit prompt."),
+    dialect: str | None = typer.Option(None, "--dialect", metavar="NAME",
+                                       help="Dialect of the emitted artifact: for --emit sql one of "
+                                            + ", ".join(DIALECTS["sql"]) + " (default duckdb)."),
     examples: Path | None = typer.Option(None, "--examples",
                                          help="CSV with real rows for the seed_ex prompt."),
     n_examples: int = typer.Option(5, "--n-examples", min=1, help="How many example rows seed_ex shows."),
@@ -66,12 +69,13 @@ def compile(
         raise UserError("--emit prompt needs --style", hint="one of: " + ", ".join(STYLES))
     if style is not None and PROMPT_STYLES[style].needs_examples and examples is None:
         raise UserError(f"the {style} style needs example rows", hint="pass --examples DATA.csv")
+    _check_dialect(emit, dialect)
     spec = load_checked(spec_path)
     from synspec.api.compiling import builders
 
     artifacts, enforcement = builders(spec, _examples(spec, examples, n_examples, seed))
     if emit is not None:
-        console.file.write(artifacts[TARGETS[emit].emitted(style)]())
+        console.file.write(artifacts[TARGETS[emit].emitted(dialect if emit in DIALECTS else style)]())
         console.file.flush()
         raise typer.Exit(EXIT_OK)
     assert out is not None
@@ -89,6 +93,20 @@ def compile(
                   f"{report['hard_rules_enforced_by_grammar']} of {report['hard_rules']} hard rules)",
                   markup=False)
     raise typer.Exit(EXIT_OK)
+
+
+def _check_dialect(emit: str | None, dialect: str | None) -> None:
+    """--dialect's allowed values depend on --emit (a usage error, exit 2, otherwise)."""
+    if dialect is None:
+        return
+    offered = DIALECTS.get(emit or "")
+    if offered is None:
+        with_dialects = ", ".join(f"--emit {name}" for name in DIALECTS)
+        raise UserError(f"--dialect applies only to {with_dialects}", where="--dialect",
+                        hint=f"e.g. synspec compile SPEC --emit sql --dialect {DIALECTS['sql'][0]}")
+    if dialect not in offered:
+        raise UserError(f"--emit {emit} has no dialect {dialect!r}", where="--dialect",
+                        hint="one of: " + ", ".join(offered))
 
 
 def register(app: typer.Typer) -> None:
