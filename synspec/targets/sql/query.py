@@ -43,13 +43,16 @@ def _select(items: Sequence[str], source: str, indent: str = "  ") -> str:
 
 
 def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None,
-                  source_columns: Sequence[str] | None = None, keep: Sequence[str] = ()) -> SqlQueries:
+                  source_columns: Sequence[str] | None = None, keep: Sequence[str] = (),
+                  group_by: Sequence[str] = (), minimum: str | None = None) -> SqlQueries:
     """The queries of `spec` in one dialect.
 
     `source`: the relation read (SQL text; default the quoted name `synspec_input`);
     `source_columns`: the source's name for each spec column, in spec order (default the spec's
     names: engines pass positional names so case-insensitive engines never confuse two columns);
-    `keep`: source columns passed through to `rows` and `failures` (e.g. a row number).
+    `keep`: source columns passed through to `rows` and `failures` (e.g. a row number);
+    `group_by` (kept columns): `counts` gives one row per group, led by the keys and, with
+    `minimum` (a kept column), its smallest value in the group (how Spark numbers rows).
     """
     d = dialect(dialect_name)
     cells = cells_of(spec)
@@ -87,7 +90,11 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
         count_items += [f"COUNT(CASE WHEN {cell.missing} THEN 1 END)", bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
     aliased = [f"{item} AS {d.ident(alias)}" for item, alias in zip(count_items, count_names, strict=True)]
-    counts = cte + _select(aliased, "checks", indent="")
+    keys = [d.ident(name) for name in group_by]
+    lead = keys + ([f"MIN({d.ident(minimum)})"] if minimum is not None else [])
+    counts = cte + _select(lead + aliased, "checks", indent="")
+    if keys:
+        counts += "\nGROUP BY " + ", ".join(keys)
     return SqlQueries(d.name, tuple(checks), rows, counts, failures, tuple(count_names))
 
 
