@@ -137,7 +137,7 @@ def validate_duckdb(source: DataSource, spec: ir.Spec, *, connect: Path | None =
         queries = build_queries(spec, "duckdb", source=relation, source_columns=names)
         failing = build_queries(spec, "duckdb", source=numbered, source_columns=names, keep=[ROW, *names])
         report = SqlReport(spec, max_examples=max_examples, violations=violations, on_failures=on_failures)
-        counts = _run(con, queries.counts, source, where, len(names)).fetchone()
+        counts = _run(con, queries.counts, source, where, len(names)).fetchall()[0]
         report.add_counts(counts)
         if on_rows is not None:
             on_rows(report.tally.n_rows)
