@@ -174,20 +174,21 @@ def validate_spark(source: DataSource, spec: ir.Spec, *, master: str | None = No
     frame.createOrReplaceTempView(view)
     try:
         keys = [FILE, SPLIT, PART]
-        grouped = build_queries(spec, "spark", source=D.ident(view), source_columns=names,
-                                keep=[*keys, ID], group_by=keys, minimum=ID)
+        report = SqlReport(spec, max_examples=max_examples, violations=violations, on_failures=on_failures)
+        counts = build_queries(spec, "spark", source=D.ident(view), source_columns=names).counts
+        groups_sql = (f"SELECT {FILE}, {SPLIT}, {PART}, COUNT(*), MIN({ID}) FROM {D.ident(view)} "
+                      f"GROUP BY {FILE}, {SPLIT}, {PART}")
         try:
-            groups = [tuple(row) for row in spark.sql(grouped.counts).collect()]
+            report.add_counts(tuple(spark.sql(counts).collect()[0]))
+            groups = [tuple(row) for row in spark.sql(groups_sql).collect()]
         except Exception as exc:
             raise _read_error(exc, source, len(names)) from None
-        report = SqlReport(spec, max_examples=max_examples, violations=violations, on_failures=on_failures)
         order = _file_order(source)
         groups.sort(key=lambda g: (order.get(_local(g[0]), len(order)), g[0], g[1], g[2]))
         deltas, first = [], 0
         for group in groups:
-            report.add_counts(group[4:])
-            deltas.append((group[0], group[1], group[2], first - int(group[3])))
-            first += int(group[4])
+            deltas.append((group[0], group[1], group[2], first - int(group[4])))
+            first += int(group[3])
         if on_rows is not None:
             on_rows(report.tally.n_rows)
         batches: Iterator[pa.RecordBatch] = iter(())
@@ -201,18 +202,56 @@ def validate_spark(source: DataSource, spec: ir.Spec, *, master: str | None = No
             key = F.concat_ws("|", F.col("c0"), F.col("c1").cast("string"), F.col("c2").cast("string"))
             lookup = F.create_map(*[F.lit(v) for f, s_, p, d in deltas for v in (f"{f}|{s_}|{p}", d)])
             n_checks = len(report.order)
-            picked = rows.select((F.col("c3") + lookup[key] + 1).alias("row"),
-                                 *[F.col(f"c{4 + i}") for i in range(len(names) + n_checks)]).orderBy("row")
-            batches = _batches(picked, len(names), n_checks, source)
+            numbered = rows.select((F.col("c3") + lookup[key] + 1).alias("row"),
+                                   *[F.col(f"c{4 + i}") for i in range(len(names) + n_checks)])
+            if report.wants_every_failure:
+                batches = _batches(numbered.orderBy("row"), len(names), n_checks, source)
+            else:
+                batches = _examples(numbered, report, len(names), source)
         return report.finish(batches, source.label, source.csv_lines)
     finally:
         spark.catalog.dropTempView(view)
 
 
+def _examples(numbered: Any, report: SqlReport, n_cells: int, source: DataSource) -> Iterator[pa.RecordBatch]:
+    """Only the failing rows the examples need, without sorting every failing row.
+
+    `ORDER BY row LIMIT n` is a top-n per partition (no full sort); each round asks for the
+    checks still short of examples, after the last row already seen, until none is short.
+    """
+    from pyspark.sql import functions as F
+
+    n_checks = len(report.order)
+    after = 0
+    while True:
+        short = [j for j, t in enumerate(report.order)
+                 if len(t.examples) < min(t.n_failed, report.tally.max_examples)]
+        if not short:
+            return
+        failed = [F.col(f"c{4 + n_cells + j}") == F.lit(False) for j in short]
+        condition = failed[0]
+        for more in failed[1:]:
+            condition = condition | more
+        limit = max(report.tally.max_examples, 1) * len(short)
+        try:
+            rows = [tuple(r) for r in numbered.where((F.col("row") > after) & condition)
+                    .orderBy("row").limit(limit).collect()]
+        except Exception as exc:
+            raise _read_error(exc, source, n_cells) from None
+        if not rows:
+            return
+        yield _batch(rows, _schema(n_cells, n_checks))
+        after = rows[-1][0]
+
+
+def _schema(n_cells: int, n_checks: int) -> pa.Schema:
+    return pa.schema([("row", pa.int64())] + [(f"s{i}", pa.string()) for i in range(n_cells)]
+                     + [(f"k{j}", pa.bool_()) for j in range(n_checks)])
+
+
 def _batches(frame: Any, n_cells: int, n_checks: int, source: DataSource) -> Iterator[pa.RecordBatch]:
     """The failing rows as Arrow batches (row, cells, checks), streamed from the executors."""
-    schema = pa.schema([("row", pa.int64())] + [(f"s{i}", pa.string()) for i in range(n_cells)]
-                       + [(f"k{j}", pa.bool_()) for j in range(n_checks)])
+    schema = _schema(n_cells, n_checks)
     pending: list[Any] = []
     try:
         for row in frame.toLocalIterator():

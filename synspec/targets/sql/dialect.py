@@ -63,6 +63,12 @@ class Dialect:
             return f"TRY_CAST({operand} AS DOUBLE)"
         return f"CAST({operand} AS {self.double_type})"
 
+    def count_if(self, condition: str) -> str:
+        """How many rows satisfy `condition` (0 on no rows; NULL counts as not satisfied)."""
+        if self.name == "postgres":
+            return f"COUNT(*) FILTER (WHERE {condition})"
+        return f"count_if({condition})"  # a little faster in DuckDB than COUNT(CASE ...)
+
     def position(self, haystack: str, needle: str) -> str:
         return f"{self.position_fn}({haystack}, {needle})"
 

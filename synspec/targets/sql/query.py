@@ -77,17 +77,17 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     count_items = ["COUNT(*)"]
     count_names = ["rows", "rows_passing_hard_checks"]
     hard = [k for c, k in zip(checks, internal, strict=True) if c.hard]
-    count_items.append(f"COUNT(CASE WHEN {_all_pass(hard)} THEN 1 END)")
+    count_items.append(d.count_if(_all_pass(hard)))
     for check, k in zip(checks, internal, strict=True):
-        count_items += [f"COUNT({k})", f"COUNT(CASE WHEN {k} = FALSE THEN 1 END)"]
+        count_items += [f"COUNT({k})", d.count_if(f"{k} = FALSE")]
         count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
     for cell in cells:
         name = cell.column.name
         bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
-            f"COUNT(CASE WHEN {cell.unparsed} OR {cell.places} THEN 1 END)"
+            d.count_if(f"{cell.unparsed} OR {cell.places}")
         own = [k for c, k in zip(checks, internal, strict=True) if c.column == name]
-        failed_rows = f"COUNT(CASE WHEN NOT ({_all_pass(own)}) THEN 1 END)" if own else "0"
-        count_items += [f"COUNT(CASE WHEN {cell.missing} THEN 1 END)", bad, failed_rows]
+        failed_rows = d.count_if(f"NOT ({_all_pass(own)})") if own else "0"
+        count_items += [d.count_if(cell.missing), bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
     aliased = [f"{item} AS {d.ident(alias)}" for item, alias in zip(count_items, count_names, strict=True)]
     keys = [d.ident(name) for name in group_by]
