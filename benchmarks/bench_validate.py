@@ -187,21 +187,44 @@ def _tree_rss_kb(pid: int) -> int:
     return total // 1024
 
 
+def _tree_anon_kb(pid: int) -> int:
+    """Anonymous resident memory (RssAnon: not file pages, e.g. of a mapped input) of the tree."""
+    import psutil
+
+    try:
+        pids = [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/status", encoding="ascii") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("RssAnon:")), 0)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 def timed(command: list[str]) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MB, process tree, polled every 50 ms), exit code, last output line."""
+    """Wall seconds, peak RSS (MB, process tree, polled every 50 ms), exit code, last output line.
+
+    Also prints the peak anonymous RSS when it differs much from the RSS (mapped input files)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT,
                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
-        peak_kb = 0
+        peak_kb = anon_kb = 0
         while child.poll() is None:
             peak_kb = max(peak_kb, _tree_rss_kb(child.pid), _peak_rss_kb(child.pid))
+            anon_kb = max(anon_kb, _tree_anon_kb(child.pid))
             time.sleep(0.05)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().strip(), err.read().strip()
     last = stdout.splitlines()[-1] if stdout else stderr[-300:]
+    if peak_kb > 1.5 * anon_kb:
+        last += f" [peak anonymous RSS {anon_kb / 1024:.0f} MB]"
     return wall, peak_kb / 1024, child.returncode, last
 
 

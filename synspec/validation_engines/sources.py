@@ -80,9 +80,32 @@ def _hint(tables: bool) -> str:
 
 
 def require_no_blank_lines(path: Path) -> None:
-    """The pandas path's refusal of blank lines (SQL readers skip them, shifting every line after)."""
+    """The pandas path's refusal of blank lines (SQL readers skip them, shifting every line after).
+
+    A first pass reads the file in bounded blocks (not mapped: a mapped file's pages would count
+    in the process's resident memory, as much as the file); the exact, slower scan of
+    `synspec.data` runs only when a candidate turns up.
+    """
+    if not _may_have_blank_line(path):
+        return
     blank = data._blank_line(path)
     if blank is not None:
         raise UserError(f"CSV line {blank} is blank", where=f"{path}:{blank}",
                         hint="delete the blank lines between rows (a row of missing values is written "
                              "with the missing token in every field)")
+
+
+def _may_have_blank_line(path: Path, block: int = 8 << 20) -> bool:
+    """Whether an empty line (LF LF or LF CR LF) occurs before trailing whitespace at the end."""
+    tail = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(block)
+            if not chunk:
+                return False
+            window = tail + chunk
+            for needle in (b"\n\n", b"\n\r\n"):
+                at = window.find(needle)
+                if at >= 0 and (window[at:].strip() or handle.read(1)):
+                    return True
+            tail = window[-2:]
