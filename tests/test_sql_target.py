@@ -18,6 +18,7 @@ from synspec.passes import check_file
 from synspec.targets.checker import compile_checker
 from synspec.targets.sql import DIALECTS, build_queries, render_sql
 from tests.conftest import ROOT, SPECS
+from tests.spark_session import spark  # noqa: F401 (a fixture)
 
 UPDATE = os.environ.get("SYNSPEC_UPDATE_GOLDEN") == "1"
 GOLDEN = ROOT / "tests" / "golden" / "sql"
@@ -89,9 +90,27 @@ def test_hostile_names_and_levels_run_on_duckdb(tmp_path: Path) -> None:
     assert [r['odd "rule"'] for r in by_row] == [True, None, None, None, False, None]
 
 
+@pytest.mark.spark
+def test_hostile_names_and_levels_run_on_spark(spark, tmp_path: Path) -> None:  # noqa: F811
+    path = tmp_path / "hostile.synspec"
+    path.write_text(HOSTILE, encoding="utf-8")
+    spec = check_file(path).spec
+    assert spec is not None
+    rows = [("1", "a'b", "2.0"), ("0", "back\\slash", "N/A"), ("2", "a'b", "1.25"), ("5", "n'a", "")]
+    frame = spark.createDataFrame(rows, ['my "id"', "it's", "sp ace"])
+    frame.createOrReplaceTempView("synspec_input")
+    queries = build_queries(spec, "spark")
+    out = [tuple(r) for r in spark.sql(queries.rows).collect()]
+    names = [c.name for c in queries.checks]
+    by_row = [dict(zip(names, row, strict=True)) for row in out]
+    assert [r["it's.level"] for r in by_row] == [True, True, True, None]
+    assert [r['odd "rule"'] for r in by_row] == [True, None, False, None]
+    assert spark.sql(render_sql(spec, "spark").split(";\n")[1]).collect()[0][0] == 4
+
+
 def test_spark_and_postgres_escape_what_duckdb_escapes() -> None:
-    spark, postgres = DIALECTS["spark"], DIALECTS["postgres"]
-    assert spark.ident("a`b c") == "`a``b c`" and spark.string("it's \\") == "'it\\'s \\\\'"
+    sparks, postgres = DIALECTS["spark"], DIALECTS["postgres"]
+    assert sparks.ident("a`b c") == "`a``b c`" and sparks.string("it's \\") == "'it\\'s \\\\'"
     assert postgres.ident('a"b') == '"a""b"' and postgres.string("it's \\") == "'it''s \\'"
 
 

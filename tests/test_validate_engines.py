@@ -158,6 +158,10 @@ def test_spark_table(spark, spec: Path, tmp_path: Path, capsys, request) -> None
     _, got = report(capsys, request, "spark", "visits", "--spec", spec, "--connect", "local[2]")
     got["data"] = expected["data"]
     assert got == expected
+    # --engine auto with a master URL is Spark
+    _, auto = report(capsys, request, "auto", "visits", "--spec", spec, "--connect", "local[2]")
+    auto["data"] = expected["data"]
+    assert auto == expected
     code, _, err = run(capsys, "nosuch", "--spec", spec, "--engine", "spark", "--connect", "local[2]")
     assert code == 2 and "no table nosuch" in err and "visits" in err
 

@@ -5,7 +5,8 @@
 - `duckdb`: the SQL target run in-process by DuckDB (`duckdb_engine`);
 - `spark`: the same SQL on a Spark session, local or a cluster (`spark_engine`, needs pyspark);
 - `auto` (the default): pandas for files under `AUTO_DUCKDB_BYTES`, DuckDB above (docs/benchmarks.md
-  has the measurements behind the threshold); tables named with `--connect` go to DuckDB.
+  has the measurements behind the threshold); with `--connect`, Spark for a master URL
+  (`local[2]`, `spark://...`) and DuckDB otherwise.
 Every engine returns the same report dict, writes the same violations file and calls the same
 callbacks; `validate_with` is the one entry point.
 """
@@ -53,7 +54,10 @@ def validate_with(engine: str, data: str | Path, spec: ir.Spec, *, connect: str 
     if max_examples < 0:
         raise UserError(f"--max-examples must be 0 or more, got {max_examples}", hint="e.g. --max-examples 5")
     if connect is not None and engine in ("pandas", "auto"):
-        engine = "duckdb" if engine == "auto" else engine
+        if engine == "auto":  # a Spark master URL names Spark; anything else a DuckDB file
+            from synspec.validation_engines.spark_engine import is_master_url
+
+            engine = "spark" if is_master_url(connect) else "duckdb"
         if engine == "pandas":
             raise UserError("--connect needs --engine duckdb or spark", where="--connect",
                             hint="a DuckDB file with --engine duckdb, a Spark master URL with --engine spark")

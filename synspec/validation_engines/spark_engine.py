@@ -32,7 +32,7 @@ from synspec.validate import Failure
 from synspec.validation_engines.assemble import SqlReport
 from synspec.validation_engines.sources import DataSource, require_no_blank_lines
 
-__all__ = ["spark_session", "validate_spark"]
+__all__ = ["is_master_url", "spark_session", "validate_spark"]
 
 D = DIALECTS["spark"]
 FILE, SPLIT, PART, ID = "synspec_file", "synspec_split", "synspec_part", "synspec_id"
@@ -40,6 +40,11 @@ _NEVER_NULL = "\x00synspec:no-null\x00"
 _MASTER_RE = re.compile(r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|spark://[^\s/]+(:\d+)?(,[^\s/]+(:\d+)?)*|yarn|"
                         r"k8s://\S+|mesos://\S+)$")
 _BATCH_ROWS = 10_000
+
+
+def is_master_url(text: str) -> bool:
+    """Whether `text` is a Spark master URL (`local`, `local[2]`, `spark://host:7077`, `yarn`...)."""
+    return bool(_MASTER_RE.match(text))
 
 
 def spark_session(master: str | None = None) -> Any:
