@@ -3,6 +3,7 @@
 Usage (from the repository root):
     python -m benchmarks.bench_validate [--rows 1000000] [--reference-rows 20000] [--repeat 3]
     python -m benchmarks.bench_validate --big [--big-gb 2.0]
+    python -m benchmarks.bench_validate --engines [--big-gb 2.0] [--ten-gb] [--dir /tmp]
 
 1. Throughput: a table shaped like specs/diabetes.synspec (its 9 columns, its 7 rules, values
    drawn from the spec's own levels, ranges and frequencies; seeded) with --rows rows. Times
@@ -13,6 +14,13 @@ Usage (from the repository root):
 2. --big: writes a CSV of about --big-gb GB into benchmarks/_data/ (git-ignored), runs
    `synspec validate` on it in a child process, reports wall time and the child's peak RSS,
    and deletes the file.
+3. --engines: writes the same CSV under --dir (default /tmp, never the repository) and its
+   Parquet twin (typed columns, as a warehouse holds them), then runs `synspec validate` with
+   --engine pandas, duckdb and spark (local[2]) on both, and the pandera peer
+   (benchmarks/pandera_peer.py) on the CSV, each in a child process: wall time and the peak RSS
+   of the child's whole process tree (Spark's JVM included). --ten-gb also writes a Parquet glob
+   of about 10 GB (uncompressed string columns, copies of one file) and validates it with DuckDB.
+   Every file is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -161,6 +169,152 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants now (Spark's JVM is a child)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total // 1024
+
+
+def _tree_anon_kb(pid: int) -> int:
+    """Anonymous resident memory (RssAnon: not file pages, e.g. of a mapped input) of the tree."""
+    import psutil
+
+    try:
+        pids = [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/status", encoding="ascii") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("RssAnon:")), 0)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def timed(command: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, peak RSS (MB, process tree, polled every 50 ms), exit code, last output line.
+
+    Also prints the peak anonymous RSS when it differs much from the RSS (mapped input files)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        peak_kb = anon_kb = 0
+        while child.poll() is None:
+            peak_kb = max(peak_kb, _tree_rss_kb(child.pid), _peak_rss_kb(child.pid))
+            anon_kb = max(anon_kb, _tree_anon_kb(child.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().strip(), err.read().strip()
+    last = stdout.splitlines()[-1] if stdout else stderr[-300:]
+    if peak_kb > 1.5 * anon_kb:
+        last += f" [peak anonymous RSS {anon_kb / 1024:.0f} MB]"
+    return wall, peak_kb / 1024, child.returncode, last
+
+
+def write_csv(path: Path, gigabytes: float) -> int:
+    spec = check_file(SPEC).spec
+    assert spec is not None
+    block = synthetic_raw(spec, 500_000, seed=1).to_csv(index=False, lineterminator="\n")
+    header, _, body = block.partition("\n")
+    rows = 0
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(header + "\n")
+        written = len(header) + 1
+        while written < gigabytes * 1e9:
+            handle.write(body)
+            written += len(body)
+            rows += 500_000
+    return rows
+
+
+def engines(gigabytes: float, folder: Path, ten_gb: bool, which: list[str]) -> None:
+    import duckdb
+
+    work = Path(tempfile.mkdtemp(prefix="synspec-bench-", dir=folder))
+    csv_path, parquet_path = work / "big_diabetes.csv", work / "big_diabetes.parquet"
+    try:
+        start = time.perf_counter()
+        rows = write_csv(csv_path, gigabytes)
+        print(f"wrote {csv_path}: {csv_path.stat().st_size / 1e9:.2f} GB, {rows:,} rows "
+              f"in {time.perf_counter() - start:.0f} s")
+        start = time.perf_counter()
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', header = true)) TO '{parquet_path}' "
+                    "(FORMAT parquet)")
+        types = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{parquet_path}')").fetchall()
+        con.close()
+        print(f"wrote {parquet_path}: {parquet_path.stat().st_size / 1e9:.2f} GB (typed: "
+              f"{', '.join(f'{n} {t}' for n, t, *_ in types)}) in {time.perf_counter() - start:.0f} s")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f} at start")
+        runs: list[tuple[str, Path, list[str]]] = []
+        for path in (csv_path, parquet_path):
+            for engine in [e for e in ("pandas", "duckdb", "spark") if e in which]:
+                extra = ["--connect", "local[2]"] if engine == "spark" else []
+                runs.append((f"synspec --engine {engine}", path,
+                             [sys.executable, "-m", "synspec", "validate", str(path), "--spec", str(SPEC),
+                              "--engine", engine, *extra]))
+        if "pandera" in which:
+            runs.append(("pandera (peer)", csv_path,
+                         [sys.executable, "-m", "benchmarks.pandera_peer", str(csv_path)]))
+        print("| run | input | wall | MB/s (CSV bytes) | peak RSS | exit |")
+        print("|---|---|---|---|---|---|")
+        size = csv_path.stat().st_size
+        for label, path, command in runs:
+            wall, peak, code, last = timed(command)
+            print(f"| {label} | {path.suffix[1:]} | {wall:.1f} s | {size / 1e6 / wall:.0f} | {peak:.0f} MB "
+                  f"| {code} |")
+            print(f"  {last}", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+        if ten_gb:
+            ten(csv_path, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ten(csv_path: Path, work: Path) -> None:
+    """A ~10 GB Parquet glob (string columns, uncompressed) validated by DuckDB."""
+    import duckdb
+
+    parts = work / "parts"
+    parts.mkdir()
+    first = parts / "part-000.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', header = true, all_varchar = true)) "
+                f"TO '{first}' (FORMAT parquet, COMPRESSION uncompressed)")
+    con.close()
+    total, copies = first.stat().st_size, 1
+    while total < 10e9:
+        shutil.copyfile(first, parts / f"part-{copies:03d}.parquet")
+        total += first.stat().st_size
+        copies += 1
+    csv_path.unlink()  # room on the disk
+    print(f"wrote {copies} Parquet files, {total / 1e9:.1f} GB in all, under {parts}")
+    command = [sys.executable, "-m", "synspec", "validate", str(parts / "part-*.parquet"),
+               "--spec", str(SPEC), "--engine", "duckdb"]
+    wall, peak, code, last = timed(command)
+    print(f"| synspec --engine duckdb | {total / 1e9:.1f} GB Parquet glob | {wall:.1f} s | "
+          f"{total / 1e6 / wall:.0f} MB/s | {peak:.0f} MB | {code} |")
+    print(f"  {last}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -169,7 +323,17 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="also validate a generated ~2 GB CSV")
     parser.add_argument("--big-gb", type=float, default=2.0)
     parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--engines", action="store_true",
+                        help="only: pandas vs DuckDB vs Spark vs pandera on a ~2 GB CSV and its Parquet twin")
+    parser.add_argument("--ten-gb", action="store_true", help="with --engines: also a ~10 GB Parquet glob")
+    parser.add_argument("--only", default="pandas,duckdb,spark,pandera",
+                        help="with --engines: which runs (comma-separated)")
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()),
+                        help="where --engines writes its files (deleted afterwards)")
     args = parser.parse_args()
+    if args.engines:
+        engines(args.big_gb, args.dir, args.ten_gb, args.only.split(","))
+        return
     throughput(args.rows, args.reference_rows, args.repeat)
     if args.big:
         big(args.big_gb, args.chunk_size)

@@ -24,8 +24,9 @@ def test_compile_writes_every_artifact(name: str, tmp_path) -> None:
     out = tmp_path / "out"
     assert main(["compile", str(_spec_path(name)), "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["enforcement.json", "enforcement.md", "ir.json", "prompt.clin_rule.txt",
-                     "prompt.featdesc.txt", "prompt.statguide.txt", "row.gbnf", "row.lark"]
+    assert names == ["checks.duckdb.sql", "checks.postgres.sql", "checks.spark.sql", "enforcement.json",
+                     "enforcement.md", "ir.json", "prompt.clin_rule.txt", "prompt.featdesc.txt",
+                     "prompt.statguide.txt", "row.gbnf", "row.lark"]
     report = json.loads((out / "enforcement.json").read_text())
     assert report["hard_rules"] == report["hard_rules_enforced_by_grammar"]  # none is arithmetic
     assert json.loads((out / "ir.json").read_text())["name"] == name

@@ -36,7 +36,8 @@ def test_compile_writes_what_the_targets_declare(tmp_path: Path) -> None:
     spec = check_file(SPECS / "stroke.synspec").spec
     expected = {name for t in TARGETS.values() for name in t.artifacts(Compilation(spec))}
     assert expected == {prompt_file(s) for s in STYLES if s != "seed_ex"} | {
-        "row.lark", "row.gbnf", "ir.json", "enforcement.json", "enforcement.md"}
+        "row.lark", "row.gbnf", "ir.json", "enforcement.json", "enforcement.md",
+        "checks.duckdb.sql", "checks.spark.sql", "checks.postgres.sql"}
     assert main(["compile", str(SPECS / "stroke.synspec"), "-o", str(tmp_path)]) == 0
     assert {p.name for p in tmp_path.iterdir()} == expected
 

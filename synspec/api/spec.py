@@ -99,15 +99,21 @@ class Spec:
     # ---- validating ----------------------------------------------------------------------
     def validate(self, data: pd.DataFrame | PathLike, *, max_examples: int = 5,
                  chunk_rows: int = 100_000, violations: PathLike | None = None,
-                 keep_failures: bool = True, stats: str | None = None) -> ValidationReport:
-        """Check a table (a DataFrame, or a CSV/Parquet path read in chunks) against the spec.
+                 keep_failures: bool = True, stats: str | None = None, engine: str = "auto",
+                 connect: str | None = None) -> ValidationReport:
+        """Check a table (a DataFrame, or a CSV/Parquet path or Parquet glob) against the spec.
 
+        `engine`: `pandas` (chunks), `duckdb`, `spark` or `auto` (pandas for small files, DuckDB
+        for large ones), as `synspec validate --engine`; `connect`: a DuckDB file or a Spark master
+        URL, with `data` then naming a table. Every engine gives the same report.
         `stats="fail"` or `"warn"` also compares every declared statistic with the table (drift,
-        judged against sampling error; `synspec validate --stats`): see `to_dict()["stats"]`."""
+        judged against sampling error; `synspec validate --stats`): see `to_dict()["stats"]`.
+        """
         from synspec.api.validation import validate
 
         return validate(self, data, max_examples=max_examples, chunk_rows=chunk_rows,
-                        violations=violations, keep_failures=keep_failures, stats=stats)
+                        violations=violations, keep_failures=keep_failures, stats=stats, engine=engine,
+                        connect=connect)
 
     # ---- generating ----------------------------------------------------------------------
     def generate(self, n: int, *, style: str = "clin_rule", seed: int = 0, engine: str = "local",

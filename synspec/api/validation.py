@@ -2,8 +2,9 @@
 
 Owns turning `synspec.validate`'s report (the figures `synspec validate --format json` prints)
 into an object: `.ok`, `.counts` (one row per check), `.failure_cases()` (one row per (row,
-check) failure, as pandera's `failure_cases`) and `.to_dict()`. Files are read in chunks by
-`synspec.validate.validate_table`; a DataFrame is checked in one chunk by the same code.
+check) failure, as pandera's `failure_cases`) and `.to_dict()`. Files (and tables of a
+`connect`ed database) go to the engine `synspec.validation_engines` picks (pandas chunks, DuckDB
+or Spark, with identical figures); a DataFrame is checked in one chunk by the pandas path.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class ValidationReport:
 
 def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_examples: int = 5,
              chunk_rows: int = _validate.DEFAULT_CHUNK_ROWS, violations: str | os.PathLike[str] | None = None,
-             keep_failures: bool = True, on_rows: Any = None, stats: str | None = None) -> ValidationReport:
+             keep_failures: bool = True, on_rows: Any = None, stats: str | None = None,
+             engine: str = "auto", connect: str | None = None) -> ValidationReport:
     """See `Spec.validate`; `on_rows(n)` is called after each chunk of n rows.
 
     `stats="fail"` (or `"warn"`) also compares every declared statistic with the table
@@ -84,13 +86,19 @@ def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_ex
     makes the report not ok."""
     from synspec.api.frames import to_cells
     from synspec.files import require_output
+    from synspec.validation_engines import validate_with
 
     kept: list[tuple[Any, ...]] | None = [] if keep_failures else None
     out = Path(violations) if violations is not None else None
     if out is not None:  # overwritten, as pandas' to_csv would; never the table being read
-        inputs = () if isinstance(table, pd.DataFrame) else (Path(table),)
+        inputs = () if isinstance(table, pd.DataFrame) or connect is not None else (Path(table),)
         require_output(out, "violations file", force=True, flag="violations", inputs=inputs)
     if isinstance(table, pd.DataFrame):
+        if engine not in ("auto", "pandas"):
+            from synspec.errors import UserError
+
+            raise UserError(f"a DataFrame is validated by the pandas engine, not {engine}",
+                            hint="write the table to Parquet and pass its path, or use engine='pandas'")
         index = table.index
         collect = None if kept is None else _collector(kept, lambda row: index[row - 1])
         cells = to_cells(spec._ir, table)
@@ -99,12 +107,11 @@ def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_ex
                                            on_failures=collect)
     else:
         collect = None if kept is None else _collector(kept, lambda row: row)
-        report = _validate.validate_table(Path(table), spec._ir, max_examples=max_examples,
-                                          chunk_rows=chunk_rows, violations=out, on_rows=on_rows,
-                                          on_failures=collect)
+        report = validate_with(engine, os.fspath(table), spec._ir, connect=connect, max_examples=max_examples,
+                               chunk_rows=chunk_rows, violations=out, on_rows=on_rows, on_failures=collect)
     if stats is not None:
         report = _with_drift(report, spec, table, cells if isinstance(table, pd.DataFrame) else None,
-                             chunk_rows, stats)
+                             chunk_rows, stats, connect)
     return ValidationReport(report, kept)
 
 
@@ -112,17 +119,26 @@ STATS_MODES = ("fail", "warn")
 
 
 def _with_drift(report: dict[str, Any], spec: Spec, table: Any, cells: pd.DataFrame | None, chunk_rows: int,
-                mode: str) -> dict[str, Any]:
+                mode: str, connect: str | None = None) -> dict[str, Any]:
     """The report with the drift of every declared statistic under "stats" (a separate pass over
-    the table, so it works whichever engine checked the rows)."""
-    from synspec import data
+    the table's files in bounded chunks, so it works whichever engine checked the rows)."""
     from synspec.drift import drift_chunks
     from synspec.errors import UserError
+    from synspec.validation_engines.pandas_engine import raw_chunks
+    from synspec.validation_engines.sources import resolve
 
     if mode not in STATS_MODES:
         raise UserError(f"--stats takes fail or warn, not {mode!r}", where="--stats",
                         hint="--stats (drift is a finding) or --stats warn (drift is reported only)")
-    chunks = [cells] if cells is not None else data.iter_raw(Path(table), spec._ir, chunk_rows=chunk_rows)
+    if cells is not None:
+        chunks: Any = [cells]
+    else:
+        source = resolve(os.fspath(table), spec._ir, tables=connect is not None)
+        if source.kind == "table":
+            raise UserError("--stats reads files: a table named with --connect is not measured",
+                            where=source.label, hint="export the table to Parquet and validate that file "
+                                                     "with --stats, or drop --stats")
+        chunks = raw_chunks(source.paths, spec._ir, chunk_rows)
     drift = drift_chunks(chunks, spec._ir, spec.text)
     drift["mode"] = mode
     out = {**report, "stats": drift}

@@ -19,9 +19,13 @@ from synspec import ir
 from synspec.targets import enforcement as enf
 from synspec.targets.grammar import DIALECTS, RowGrammar, row_grammar
 from synspec.targets.prompt import PROMPT_STYLES, STYLES, PromptStyle, render_prompt
+from synspec.targets.sql import DIALECTS as SQL_DIALECTS
+from synspec.targets.sql import render_sql
+
+_SQL_DIALECTS = tuple(SQL_DIALECTS)  # names, the default (duckdb) first
 
 __all__ = ["PROMPT_STYLES", "STYLES", "TARGETS", "Compilation", "PromptStyle", "Target", "prompt_file",
-           "styles_table", "targets_table"]
+           "sql_file", "styles_table", "targets_table"]
 
 
 class Compilation:
@@ -80,6 +84,17 @@ def _grammar_file(dialect: str | None) -> str:
     return f"row.{dialect or DIALECTS[0]}"
 
 
+def sql_file(dialect: str | None) -> str:
+    """The file the SQL checks of one dialect are written to (None: the default dialect)."""
+    return f"checks.{dialect or _SQL_DIALECTS[0]}.sql"
+
+
+def _sql(c: Compilation) -> Artifacts:
+    def builder(dialect: str) -> Callable[[], str]:
+        return lambda: render_sql(c.spec, dialect)
+    return {sql_file(name): builder(name) for name in _SQL_DIALECTS}
+
+
 def _grammars(c: Compilation) -> Artifacts:
     def builder(dialect: str) -> Callable[[], str]:
         return lambda: c.grammar.text(dialect)
@@ -101,6 +116,9 @@ TARGETS: dict[str, Target] = {target.name: target for target in (
            lambda c: {"enforcement.json": lambda: enf.to_json(c.enforcement),
                       "enforcement.md": lambda: enf.to_markdown(c.enforcement)},
            _first("enforcement.json")),
+    Target("sql", "`checks.DIALECT.sql`",
+           "the checks as SQL queries (per-row results and the counts `validate` reports), one file per "
+           "dialect", _sql, lambda style, dialect: sql_file(dialect), _SQL_DIALECTS),
 )}
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, console, err_console, load_checked
+from synspec.cli.common import EXIT_FINDINGS, EXIT_OK, UserError, console, err_console, load_checked
 from synspec.files import require_output
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ class Format(StrEnum):
 
 
 def validate(
-    data_path: Path = typer.Argument(..., metavar="DATA", help="CSV (UTF-8, BOM and CRLF allowed) or "
-                                     "Parquet (.parquet) table.", show_default=False),
+    data_path: Path = typer.Argument(..., metavar="DATA", help="CSV (UTF-8, BOM and CRLF allowed), Parquet "
+                                     "file (.parquet) or glob ('parts/*.parquet'), or with --connect a "
+                                     "table name.", show_default=False),
     spec_path: Path = typer.Option(..., "--spec", help="The .synspec file the table should follow.",
                                    show_default=False),
     format: Format = typer.Option(Format.text, "--format", help="text (for people) or json (every figure)."),
@@ -46,12 +47,19 @@ def validate(
                                      help="Also compare every declared statistic with the data (drift, "
                                           "judged against sampling error); a drift is a finding, or only "
                                           "reported with --stats warn."),
+    engine: str = typer.Option("auto", "--engine", metavar="[auto|pandas|duckdb|spark]",
+                               help="Who runs the checks: pandas (chunks), duckdb, spark, or auto (pandas "
+                                    "below 64 MB, duckdb above). Same report from every engine."),
+    connect: str | None = typer.Option(None, "--connect", metavar="DB|MASTER",
+                                       help="A DuckDB database file (--engine duckdb) or a Spark master URL "
+                                            "such as local[2] or spark://host:7077 (--engine spark); DATA "
+                                            "may then name a table."),
 ) -> None:
     """Check a table against a spec: types, ranges, decimal places, levels, missing values, rules.
 
     Exit 0 when no hard rule or column constraint fails and every soft expectation meets its
     share; 1 when something fails; 2 for input errors (missing file, column missing or extra,
-    unreadable file).
+    unreadable file, unknown engine, bad --connect, missing table).
 
     Example: synspec validate ../shared/data/diabetes.csv --spec specs/diabetes.synspec
 
@@ -60,12 +68,16 @@ def validate(
     from synspec.api.validation import validate as validate_api
 
     spec = load_checked(spec_path)
+    from synspec.validation_engines import ENGINES
+
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}", where="--engine", hint="one of: " + ", ".join(ENGINES))
     if violations is not None:
         require_output(violations, "violations file", force=force, flag="--violations", inputs=(data_path,))
     with _progress(data_path) as advance:
         result = validate_api(spec, data_path, max_examples=max_examples, chunk_rows=chunk_size,
                               violations=violations, keep_failures=False, on_rows=advance,
-                              stats=stats).to_dict()
+                              stats=stats, engine=engine, connect=connect).to_dict()
     if format is Format.json:
         # Plain write: rich would replace ":name:" emoji codes inside cell values.
         sys.stdout.write(json.dumps(result, indent=2) + "\n")

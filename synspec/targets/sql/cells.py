@@ -1,0 +1,109 @@
+"""Each column's cells as the checker sees them, in SQL: missing, parsed, unparseable, too many places.
+
+Mirrors `synspec.data.to_typed` exactly, column by column, so every later check reads the same
+masks the pandas path computes:
+- missing (`m`): NULL (a Parquet null), empty, or the column's missing token; never NULL itself;
+- numbers (`n`, DOUBLE): integer/decimal text matching the plain-notation patterns, cast; boolean
+  cells as 1.0 / 0.0 from their tokens; NULL where missing or unparseable;
+- unparseable (`u`): present but not a value of the declared type (places aside);
+- too many places (`p`): a decimal(p) number written with more than p places (value kept in `n`);
+- text (`t`): a categorical cell, NULL where missing.
+The names are positional (`m0`, `n3`...), so no spec name is ever spelled as an identifier here
+except the source column itself, quoted by the dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synspec import ir
+from synspec.targets.sql.dialect import DECIMAL_PATTERN, INTEGER_PATTERN, Dialect
+
+__all__ = ["ColumnCells", "cells_of"]
+
+
+@dataclass(frozen=True)
+class ColumnCells:
+    """The SQL names of one column's cell expressions (in the `typed` relation)."""
+
+    column: ir.Column
+    index: int
+
+    @property
+    def missing(self) -> str:
+        return f"m{self.index}"
+
+    @property
+    def number(self) -> str:
+        return f"n{self.index}"
+
+    @property
+    def text(self) -> str:
+        return f"t{self.index}"
+
+    @property
+    def unparsed(self) -> str:
+        return f"u{self.index}"
+
+    @property
+    def has_places(self) -> bool:
+        return self.column.kind is ir.ColumnKind.DECIMAL and self.column.places is not None
+
+    @property
+    def places(self) -> str:
+        """Too many decimal places; the constant FALSE for columns without declared places."""
+        return f"p{self.index}" if self.has_places else "FALSE"
+
+    @property
+    def raw(self) -> str:
+        return f"r{self.index}"
+
+    @property
+    def matched(self) -> str:
+        return f"k{self.index}"
+
+
+def cells_of(spec: ir.Spec) -> list[ColumnCells]:
+    return [ColumnCells(column, i) for i, column in enumerate(spec.columns)]
+
+
+def raw_layer(cells: list[ColumnCells], source: list[str], d: Dialect) -> list[str]:
+    """SELECT items over the source: raw text `r`, missing `m`, pattern matched `k` (numbers)."""
+    items: list[str] = []
+    for cell, ref in zip(cells, source, strict=True):
+        column = cell.column
+        tests = [f"{ref} IS NULL", f"{ref} = ''"]
+        if column.missing_token not in (None, ""):
+            assert column.missing_token is not None
+            tests.append(f"{ref} = {d.string(column.missing_token)}")
+        items.append(f"{ref} AS {cell.raw}")
+        items.append(f"({' OR '.join(tests)}) AS {cell.missing}")
+        if column.is_numeric:
+            pattern = INTEGER_PATTERN if column.kind is ir.ColumnKind.INTEGER else DECIMAL_PATTERN
+            items.append(f"COALESCE({d.full_match(ref, pattern)}, FALSE) AS {cell.matched}")
+    return items
+
+
+def typed_layer(cells: list[ColumnCells], d: Dialect) -> list[str]:
+    """SELECT items over the raw layer: `m`, and `n`/`u`/`p` or `t` by the column's kind."""
+    items: list[str] = []
+    for cell in cells:
+        column, r, m = cell.column, cell.raw, cell.missing
+        items.append(m)
+        if column.kind is ir.ColumnKind.CATEGORICAL:
+            items.append(f"CASE WHEN {m} THEN NULL ELSE {r} END AS {cell.text}")
+        elif column.kind is ir.ColumnKind.BOOLEAN:
+            assert column.true_token is not None and column.false_token is not None
+            true, false = d.string(column.true_token), d.string(column.false_token)
+            items.append(f"CASE WHEN {m} THEN NULL WHEN {r} = {true} THEN {d.double(1)} "
+                         f"WHEN {r} = {false} THEN {d.double(0)} END AS {cell.number}")
+            items.append(f"(NOT {m} AND NOT ({r} = {true} OR {r} = {false})) AS {cell.unparsed}")
+        else:
+            k = cell.matched
+            items.append(f"CASE WHEN NOT {m} AND {k} THEN {d.to_double(r)} END AS {cell.number}")
+            items.append(f"(NOT {m} AND NOT {k}) AS {cell.unparsed}")
+            if cell.has_places:
+                dot = d.position(r, d.string("."))
+                written = f"CASE WHEN {dot} > 0 THEN LENGTH({r}) - {dot} ELSE 0 END"
+                items.append(f"(NOT {m} AND {k} AND {written} > {column.places}) AS {cell.places}")
+    return items

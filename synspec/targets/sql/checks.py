@@ -1,0 +1,74 @@
+"""Every check of a spec as one three-valued SQL expression: TRUE passes, FALSE fails, NULL does not apply.
+
+The same checks, names and order as `synspec.targets.checker` (a column's type, places, range,
+level, value and missing checks in spec order, then the rules), so a row of the SQL result
+lines up with the checker's outcomes. One nullable boolean carries both of the checker's masks:
+failed = `IS FALSE`, applicable = `IS NOT NULL` (failing rows are always applicable rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synspec import ir
+from synspec.targets.sql.cells import ColumnCells
+from synspec.targets.sql.dialect import Dialect
+from synspec.targets.sql.expressions import ExpressionCompiler
+
+__all__ = ["SqlCheck", "sql_checks"]
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    name: str  # as the checker names it: "<column>.<check>" or the rule's name
+    kind: str
+    hard: bool
+    column: str | None  # the column a column constraint is on; None for rules
+    sql: str  # TRUE / FALSE / NULL per row, over the `typed` relation
+
+
+def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
+    column, m, n, u, p = cell.column, cell.missing, cell.number, cell.unparsed, cell.places
+    checks: list[SqlCheck] = []
+
+    def make(suffix: str, kind: str, sql: str) -> None:
+        checks.append(SqlCheck(f"{column.name}.{suffix}", kind, True, column.name, sql))
+
+    def bounds(low: float | None, high: float | None) -> list[str]:
+        out = [] if low is None else [f"{n} >= {d.double(low)}"]
+        return out + ([] if high is None else [f"{n} <= {d.double(high)}"])
+
+    if column.kind is not ir.ColumnKind.CATEGORICAL:
+        make("type", "type", f"CASE WHEN {m} THEN NULL ELSE NOT {u} END")
+    if cell.has_places:
+        make("places", "type", f"CASE WHEN {m} OR {u} THEN NULL ELSE NOT {p} END")
+    if column.is_numeric and (column.low is not None or column.high is not None):
+        make("range", "range", "(" + " AND ".join(bounds(column.low, column.high)) + ")")
+    if column.kind is ir.ColumnKind.CATEGORICAL and column.levels:
+        levels = ", ".join(d.string(level) for level in column.levels)
+        make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {cell.text} IN ({levels}) END")
+    if column.is_numeric and column.values:
+        allowed = ", ".join(d.double(value) for value, _ in column.values)
+        # Only values the range and places checks let through: one fault, one finding.
+        inside = " AND ".join(bounds(column.low, column.high)) or "TRUE"
+        make("value", "value", f"CASE WHEN {n} IS NULL OR NOT ({inside}) OR {p} THEN NULL "
+                               f"ELSE {n} IN ({allowed}) END")
+    if not column.may_be_missing:
+        make("missing", "missing", f"(NOT {m})")
+    return checks
+
+
+def _rule_check(rule: ir.Rule, compiler: ExpressionCompiler) -> SqlCheck:
+    sql = compiler.boolean(rule.expr)
+    if isinstance(rule.expr, ir.Implies):
+        # A rule written as an implication does not apply where its condition is known false.
+        condition = compiler.boolean(rule.expr.condition)
+        sql = f"CASE WHEN NOT COALESCE({condition}, TRUE) THEN NULL ELSE {sql} END"
+    return SqlCheck(rule.name, "rule", rule.kind is ir.RuleKind.HARD, None, sql)
+
+
+def sql_checks(spec: ir.Spec, cells: list[ColumnCells], d: Dialect) -> list[SqlCheck]:
+    """The spec's checks in the checker's order."""
+    checks = [check for cell in cells for check in _column_checks(cell, d)]
+    compiler = ExpressionCompiler(cells, d)
+    return checks + [_rule_check(rule, compiler) for rule in spec.rules]

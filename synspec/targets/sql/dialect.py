@@ -1,0 +1,96 @@
+r'''SQL dialects: how each engine quotes names and strings and spells the few functions that differ.
+
+A spec's names and levels are user text (they may hold spaces, quotes, backticks, backslashes);
+every one that reaches emitted SQL goes through `ident` or `string` here, never through an
+f-string elsewhere. Everything else the SQL target emits is standard SQL shared by all dialects.
+
+>>> duck, spark = DIALECTS["duckdb"], DIALECTS["spark"]
+>>> print(duck.ident('my "col"'), spark.ident("a`b"), spark.string("it's"))
+"my ""col""" `a``b` 'it\'s'
+'''
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DIALECTS", "Dialect", "dialect"]
+
+# What a number looks like in a data file (as synspec.data's patterns): plain decimal notation.
+INTEGER_PATTERN = "[+-]?[0-9]+"
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One SQL dialect. `name` is what `--dialect` takes."""
+
+    name: str
+    ident_quote: str  # '"' (standard) or '`' (Spark)
+    backslash_escapes: bool  # string literals treat backslash as an escape (Spark)
+    double_type: str
+    position_fn: str  # 1-based position of a substring, 0 when absent: (haystack, needle)
+
+    def ident(self, name: str) -> str:
+        """A quoted identifier: the quote character doubled inside."""
+        q = self.ident_quote
+        return q + name.replace(q, q + q) + q
+
+    def string(self, text: str) -> str:
+        """A string literal holding exactly `text`."""
+        if self.backslash_escapes:
+            # Spark unescapes backslash sequences in literals; a quote is escaped with one too.
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def double(self, value: float) -> str:
+        """A DOUBLE constant, written through a string so no dialect reads it as DECIMAL."""
+        return f"CAST({self.string(repr(float(value)))} AS {self.double_type})"
+
+    def full_match(self, operand: str, pattern: str) -> str:
+        """`operand` matches `pattern` as a whole (RE2 / Java / POSIX ARE syntax all agree here)."""
+        if self.name == "duckdb":
+            return f"regexp_full_match({operand}, {self.string(pattern)})"
+        if self.name == "spark":
+            # Java's `$` also matches before a final line break; `\z` is the very end.
+            anchored = "^(?:" + pattern + r")\z"
+            return f"({operand} RLIKE {self.string(anchored)})"
+        anchored = "^(?:" + pattern + ")$"
+        return f"({operand} ~ {self.string(anchored)})"
+
+    def to_double(self, operand: str) -> str:
+        """Text already known to be plain decimal notation, as a DOUBLE."""
+        if self.name == "duckdb":
+            return f"TRY_CAST({operand} AS DOUBLE)"
+        return f"CAST({operand} AS {self.double_type})"
+
+    def count_if(self, condition: str) -> str:
+        """How many rows satisfy `condition` (0 on no rows; NULL counts as not satisfied)."""
+        if self.name == "postgres":
+            return f"COUNT(*) FILTER (WHERE {condition})"
+        return f"count_if({condition})"  # a little faster in DuckDB than COUNT(CASE ...)
+
+    def position(self, haystack: str, needle: str) -> str:
+        return f"{self.position_fn}({haystack}, {needle})"
+
+    def finite(self, operand: str) -> str:
+        """`operand`, NULL where it is infinite or NaN (the checker treats those as unknown).
+
+        NULLIF rather than a CASE so the operand is written once (nested arithmetic would
+        otherwise grow exponentially); NaN = NaN is true in all three dialects.
+        """
+        out = operand
+        for special in ("Infinity", "-Infinity", "NaN"):
+            out = f"NULLIF({out}, CAST({self.string(special)} AS {self.double_type}))"
+        return out
+
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (
+    Dialect("duckdb", '"', False, "DOUBLE", "strpos"),
+    Dialect("spark", "`", True, "DOUBLE", "instr"),
+    Dialect("postgres", '"', False, "DOUBLE PRECISION", "strpos"),
+)}
+
+
+def dialect(name: str) -> Dialect:
+    """The dialect called `name` (KeyError otherwise; the CLI checks names first)."""
+    return DIALECTS[name]

@@ -1,0 +1,118 @@
+"""Assembling the SQL queries of a spec: per-row check results, the report's counts, failing rows.
+
+Three layers of common table expressions, each a plain SELECT so every dialect runs them:
+`raw` (the source's cells, missing masks, number patterns), `typed` (numbers, text, unparseable
+and too-many-places masks; `synspec.targets.sql.cells`) and `checks` (one nullable boolean per
+check, positional names `k0`, `k1`...; `synspec.targets.sql.checks`). On top of them:
+- `rows`: one row per data row, one column per check named as the checker names it;
+- `counts`: one row holding what `synspec validate` reports (rows, rows passing every hard
+  check, per check applicable and failed rows, per column missing, unparseable and failing rows),
+  in a fixed order (`count_names`) so engines read it by position;
+- `failures`: the `rows` query restricted to rows failing at least one check.
+`keep` columns of the source (row keys an engine adds) pass through `rows` and `failures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from synspec import ir
+from synspec.targets.sql.cells import cells_of, raw_layer, typed_layer
+from synspec.targets.sql.checks import SqlCheck, sql_checks
+from synspec.targets.sql.dialect import Dialect, dialect
+
+__all__ = ["DEFAULT_SOURCE", "SqlQueries", "build_queries", "render_sql"]
+
+DEFAULT_SOURCE = "synspec_input"  # the relation the printed queries read
+
+
+@dataclass(frozen=True)
+class SqlQueries:
+    dialect: str
+    checks: tuple[SqlCheck, ...]
+    rows: str
+    counts: str
+    failures: str
+    count_names: tuple[str, ...]  # the `counts` query's columns, in order
+
+
+def _select(items: Sequence[str], source: str, indent: str = "  ") -> str:
+    body = (",\n" + indent + "  ").join(items)
+    return f"{indent}SELECT\n{indent}  {body}\n{indent}FROM {source}"
+
+
+def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None,
+                  source_columns: Sequence[str] | None = None, keep: Sequence[str] = (),
+                  group_by: Sequence[str] = (), minimum: str | None = None) -> SqlQueries:
+    """The queries of `spec` in one dialect.
+
+    `source`: the relation read (SQL text; default the quoted name `synspec_input`);
+    `source_columns`: the source's name for each spec column, in spec order (default the spec's
+    names: engines pass positional names so case-insensitive engines never confuse two columns);
+    `keep`: source columns passed through to `rows` and `failures` (e.g. a row number);
+    `group_by` (kept columns): `counts` gives one row per group, led by the keys and, with
+    `minimum` (a kept column), its smallest value in the group (how Spark numbers rows).
+    """
+    d = dialect(dialect_name)
+    cells = cells_of(spec)
+    names = list(source_columns) if source_columns is not None else list(spec.column_names)
+    refs = [d.ident(name) for name in names]
+    kept = [d.ident(name) for name in keep]
+    checks = sql_checks(spec, cells, d)
+    src = source if source is not None else d.ident(DEFAULT_SOURCE)
+    internal = [f"k{i}" for i in range(len(checks))]
+    helpers = [cell.missing for cell in cells]
+    helpers += [h for cell in cells if cell.column.kind is not ir.ColumnKind.CATEGORICAL
+                for h in ([cell.unparsed] + ([cell.places] if cell.has_places else []))]
+    check_items = [f"{c.sql} AS {k}" for c, k in zip(checks, internal, strict=True)]
+    cte = (f"WITH raw AS (\n{_select(kept + raw_layer(cells, refs, d), src)}\n),\n"
+           f"typed AS (\n{_select(kept + typed_layer(cells, d), 'raw')}\n),\n"
+           f"checks AS (\n{_select(kept + helpers + check_items, 'typed')}\n)\n")
+    outputs = kept + [f"{k} AS {d.ident(c.name)}" for c, k in zip(checks, internal, strict=True)]
+    rows = cte + _select(outputs, "checks", indent="")
+    any_failed = " OR ".join(f"{k} = FALSE" for k in internal) or "FALSE"
+    failures = rows + f"\nWHERE {any_failed}"
+
+    count_items = ["COUNT(*)"]
+    count_names = ["rows", "rows_passing_hard_checks"]
+    hard = [k for c, k in zip(checks, internal, strict=True) if c.hard]
+    count_items.append(d.count_if(_all_pass(hard)))
+    for check, k in zip(checks, internal, strict=True):
+        count_items += [f"COUNT({k})", d.count_if(f"{k} = FALSE")]
+        count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
+    for cell in cells:
+        name = cell.column.name
+        bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
+            d.count_if(f"{cell.unparsed} OR {cell.places}")
+        own = [k for c, k in zip(checks, internal, strict=True) if c.column == name]
+        failed_rows = d.count_if(f"NOT ({_all_pass(own)})") if own else "0"
+        count_items += [d.count_if(cell.missing), bad, failed_rows]
+        count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
+    aliased = [f"{item} AS {d.ident(alias)}" for item, alias in zip(count_items, count_names, strict=True)]
+    keys = [d.ident(name) for name in group_by]
+    lead = keys + ([f"MIN({d.ident(minimum)})"] if minimum is not None else [])
+    counts = cte + _select(lead + aliased, "checks", indent="")
+    if keys:
+        counts += "\nGROUP BY " + ", ".join(keys)
+    return SqlQueries(d.name, tuple(checks), rows, counts, failures, tuple(count_names))
+
+
+def _all_pass(keys: Sequence[str]) -> str:
+    """Every one of these checks passes or does not apply (TRUE when there are none)."""
+    return " AND ".join(f"COALESCE({k}, TRUE)" for k in keys) or "TRUE"
+
+
+def render_sql(spec: ir.Spec, dialect_name: str) -> str:
+    """What `synspec compile --emit sql --dialect NAME` prints: the `rows` and `counts` queries."""
+    queries = build_queries(spec, dialect_name)
+    d: Dialect = dialect(dialect_name)
+    return (f"-- synspec: the checks of dataset {spec.name} in {dialect_name} SQL.\n"
+            f"-- Input: a relation {d.ident(DEFAULT_SOURCE)} with the spec's columns as text, cells\n"
+            "-- exactly as written (CSV read with every column as a string; NULL or '' is a missing cell).\n"
+            "-- Query 1, one row per data row: one column per check, TRUE passes, FALSE fails, NULL does\n"
+            "-- not apply (missing or unparseable operand, or a rule's condition is false).\n"
+            f"{queries.rows};\n\n"
+            "-- Query 2, one row: the counts `synspec validate` reports (per check: applicable and failed\n"
+            "-- rows; per column: missing, unparseable and failing rows).\n"
+            f"{queries.counts};\n")

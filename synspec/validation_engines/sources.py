@@ -1,0 +1,111 @@
+"""What `synspec validate DATA` names: one CSV file, Parquet files (one, or a glob), or a table.
+
+Owns resolving DATA before any engine reads it, so every engine refuses the same inputs with
+the same messages: a path that does not exist, a glob that matches nothing, a CSV whose header
+is not the spec's, a table name without `--connect`. Parquet schemas are checked by the engine
+that opens them (their column names are in the files, not in a header line).
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+from synspec import data, ir
+from synspec.errors import UserError
+from synspec.files import require_file
+
+__all__ = ["DataSource", "require_no_blank_lines", "resolve"]
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A resolved DATA argument.
+
+    kind: "csv" (one file), "parquet" (one or more files, sorted: rows are numbered across
+    them in that order) or "table" (a table of the `--connect` database or Spark catalog).
+    """
+
+    kind: str
+    label: str  # how the report names the table (DATA as given)
+    paths: tuple[Path, ...] = ()
+    table: str | None = None
+
+    @property
+    def csv_lines(self) -> bool:
+        """Whether rows have file lines (row + 1): a single CSV file."""
+        return self.kind == "csv"
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.paths)
+
+
+def resolve(text: str, spec: ir.Spec, *, tables: bool = False) -> DataSource:
+    """DATA as given on the command line; `tables`: a name that is not a file may be a table."""
+    path = Path(text)
+    if any(ch in text for ch in _GLOB_CHARS) and not path.exists():
+        matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise UserError(f"no file matches {text}", where=text,
+                            hint="check the pattern (quote it so the shell does not expand it)")
+        odd = [p for p in matches if not data.is_parquet(p)]
+        if odd:
+            raise UserError(f"a glob may only match Parquet files, and {odd[0]} is not one",
+                            where=str(odd[0]),
+                            hint="validate one CSV file at a time, or narrow the pattern to *.parquet")
+        return DataSource("parquet", text, tuple(matches))
+    if tables and not path.exists() and _looks_like_table(text):
+        return DataSource("table", text, table=text)
+    require_file(path, "data file", hint=_hint(tables))
+    if data.is_parquet(path):
+        return DataSource("parquet", text, (path,))
+    data.check_header(data._read_header(path), spec, path)
+    return DataSource("csv", text, (path,))
+
+
+def _looks_like_table(text: str) -> bool:
+    """A name such as `visits` or `warehouse.visits`, not a path to a missing file."""
+    suffix = Path(text).suffix.lower()
+    return "/" not in text and "\\" not in text and suffix not in (".csv", ".parquet", ".pq")
+
+
+def _hint(tables: bool) -> str:
+    if tables:
+        return "check the path; a table name (with --connect) is a plain name such as visits or db.visits"
+    return "check the path (relative paths start in the current directory)"
+
+
+def require_no_blank_lines(path: Path) -> None:
+    """The pandas path's refusal of blank lines (SQL readers skip them, shifting every line after).
+
+    A first pass reads the file in bounded blocks (not mapped: a mapped file's pages would count
+    in the process's resident memory, as much as the file); the exact, slower scan of
+    `synspec.data` runs only when a candidate turns up.
+    """
+    if not _may_have_blank_line(path):
+        return
+    blank = data._blank_line(path)
+    if blank is not None:
+        raise UserError(f"CSV line {blank} is blank", where=f"{path}:{blank}",
+                        hint="delete the blank lines between rows (a row of missing values is written "
+                             "with the missing token in every field)")
+
+
+def _may_have_blank_line(path: Path, block: int = 8 << 20) -> bool:
+    """Whether an empty line (LF LF or LF CR LF) occurs before trailing whitespace at the end."""
+    tail = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(block)
+            if not chunk:
+                return False
+            window = tail + chunk
+            for needle in (b"\n\n", b"\n\r\n"):
+                at = window.find(needle)
+                if at >= 0 and (window[at:].strip() or handle.read(1)):
+                    return True
+            tail = window[-2:]
