@@ -81,11 +81,15 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     for check, k in zip(checks, internal, strict=True):
         count_items += [f"COUNT({k})", d.count_if(f"{k} = FALSE")]
         count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
+    # Each column's own checks, grouped once (a scan per column was quadratic: 7 s for 5,000 columns).
+    own_checks: dict[str | None, list[str]] = {}
+    for check, k in zip(checks, internal, strict=True):
+        own_checks.setdefault(check.column, []).append(k)
     for cell in cells:
         name = cell.column.name
         bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
             d.count_if(f"{cell.unparsed} OR {cell.places}")
-        own = [k for c, k in zip(checks, internal, strict=True) if c.column == name]
+        own = own_checks.get(name, [])
         failed_rows = d.count_if(f"NOT ({_all_pass(own)})") if own else "0"
         count_items += [d.count_if(cell.missing), bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
