@@ -146,6 +146,25 @@ def test_duckdb_table_with_connect(spec: Path, tmp_path: Path, capsys, request) 
     assert got == expected and code == 1
     # --engine auto with --connect is DuckDB
     assert report(capsys, request, "auto", "visits", "--spec", spec, "--connect", db)[1]["rows"] == 6
+    # Drift reads files; a table is refused with a hint, not half-measured.
+    code, _, err = run(capsys, "visits", "--spec", spec, "--connect", db, "--stats")
+    assert code == 2 and "--stats reads files" in err and "Parquet" in err
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_stats_read_a_parquet_glob_like_one_file(engine: str, spec: Path, tmp_path: Path, capsys,
+                                                 request) -> None:
+    frame = _typed_frame()
+    frame.to_parquet(tmp_path / "whole.parquet")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    frame.iloc[:3].to_parquet(parts / "part-0.parquet")
+    frame.iloc[3:].to_parquet(parts / "part-1.parquet")
+    stats = ["--spec", spec, "--stats", "warn"]
+    _, whole = report(capsys, request, engine, tmp_path / "whole.parquet", *stats)
+    _, split = report(capsys, request, engine, str(parts / "part-*.parquet"), *stats)
+    assert split["stats"]["rows"] == whole["stats"]["rows"] == 6
+    assert split["stats"]["drifted"] == whole["stats"]["drifted"]
 
 
 @pytest.mark.spark
