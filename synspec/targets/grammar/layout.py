@@ -4,14 +4,18 @@ Both renderers (`render_lark`, `render_gbnf`) print the same rules in the same o
 the same numbering, so a rule or terminal named `s3_1` in Lark is `s3-1` in GBNF and the two
 texts can be read side by side. This module owns that shared layout: which states become
 rules and in what order, how each state's choices are grouped by the state they lead to,
-and the (position, n) numbering of states and terminals. It knows no dialect's syntax.
+the (position, n) numbering of states and terminals, and the literal texts of each column
+class (`class_texts`). It knows no dialect's syntax.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from synspec.targets.grammar.automaton import RowAutomaton, Symbol
+from synspec import ir
+from synspec.targets import row_format as rf
+from synspec.targets.grammar.automaton import MISSING_CLASS, Class, RowAutomaton, Symbol
+from synspec.targets.grammar.ranges import number_text, scaled_values
 
 Number = tuple[int, int]  # (column position in the row, n-th state or terminal at that position)
 
@@ -90,3 +94,20 @@ def _post_order(automaton: RowAutomaton) -> list[int]:
             out.append(index)
             stack.pop()
     return out
+
+
+def class_texts(column: ir.Column, cls: Class) -> list[str] | None:
+    """The row-format texts of a class that is a finite set of literals (the missing token, a
+    level, a boolean token, the declared values of a values-column inside the class); None
+    for a numeric range, which each dialect writes as its own digit-range pattern."""
+    if cls == MISSING_CLASS:
+        return [rf.MISSING]
+    if cls[0] == "num":
+        if column.values:
+            low, high = cls[1], cls[2]
+            return [number_text(column, v) for v in scaled_values(column) if low <= v <= high]
+        return None
+    if cls[0] == "bool":
+        token = column.true_token if cls[1] else column.false_token
+        return [rf.render_value(column, token)]
+    return [rf.quote(cls[1])]

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from synspec import ir
 from synspec.targets import row_format as rf
-from synspec.targets.grammar.automaton import MISSING_CLASS, Class, RowAutomaton, Symbol
-from synspec.targets.grammar.layout import Layout, Number, layout, one_line
-from synspec.targets.grammar.ranges import decimal_places, number_text, scaled_range_regex, scaled_values
+from synspec.targets.grammar.automaton import RowAutomaton, Symbol
+from synspec.targets.grammar.layout import Layout, Number, class_texts, layout, one_line
+from synspec.targets.grammar.ranges import decimal_places, scaled_range_regex
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -187,21 +187,6 @@ def _trie_expression(node: dict) -> str:
     return expression
 
 
-def _class_texts(column: ir.Column, cls: Class) -> list[str] | None:
-    """The texts of a class that is a finite set of literals; None for a numeric range."""
-    if cls == MISSING_CLASS:
-        return [rf.MISSING]
-    if cls[0] == "num":
-        if column.values:
-            low, high = cls[1], cls[2]
-            return [number_text(column, v) for v in scaled_values(column) if low <= v <= high]
-        return None
-    if cls[0] == "bool":
-        token = column.true_token if cls[1] else column.false_token
-        return [rf.render_value(column, token)]
-    return [rf.quote(cls[1])]
-
-
 def _symbol_body(spec: ir.Spec, symbol: Symbol) -> str:
     """The GBNF body of one symbol (the twin of `render_lark._symbol_terminal`): literals as
     one trie, numeric ranges as translated digit-range regexes."""
@@ -211,7 +196,7 @@ def _symbol_body(spec: ir.Spec, symbol: Symbol) -> str:
     literals: list[str] = []
     ranges: list[str] = []
     for cls in symbol.classes:
-        texts = _class_texts(column, cls)
+        texts = class_texts(column, cls)
         if texts is None:
             ranges.append(regex_to_gbnf(scaled_range_regex(cls[1], cls[2], decimal_places(column))))
         else:

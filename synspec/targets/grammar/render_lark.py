@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from synspec import ir
 from synspec.targets import row_format as rf
 from synspec.targets.grammar.automaton import (
-    MISSING_CLASS,
     Class,
     RowAutomaton,
     Symbol,
     Within,
     row_automaton,
 )
-from synspec.targets.grammar.layout import Layout, layout, one_line
-from synspec.targets.grammar.ranges import decimal_places, number_text, scaled_range_regex, scaled_values
+from synspec.targets.grammar.layout import Layout, class_texts, layout, one_line
+from synspec.targets.grammar.ranges import decimal_places, scaled_range_regex
 from synspec.targets.grammar.render_gbnf import render_gbnf
 
 # The grammar dialects a row grammar is printed in: Lark (llguidance, outlines, vLLM's guidance
@@ -64,24 +63,13 @@ def lark_literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _declared_literals(column: ir.Column, low: int, high: int) -> str:
-    """The declared values of a values-column within [low, high], as alternated literals."""
-    # Ascending; Lark and llguidance both lex "60" whole even after the literal "6".
-    return " | ".join(lark_literal(number_text(column, v)) for v in scaled_values(column) if low <= v <= high)
-
-
 def class_terminal(column: ir.Column, cls: Class) -> str:
     """The Lark terminal body of one class of a column."""
-    if cls == MISSING_CLASS:
-        return lark_literal(rf.MISSING)
-    if cls[0] == "num":
-        if column.values:
-            return _declared_literals(column, cls[1], cls[2])
+    texts = class_texts(column, cls)
+    if texts is None:
         return "/" + scaled_range_regex(cls[1], cls[2], decimal_places(column)) + "/"
-    if cls[0] == "bool":
-        token = column.true_token if cls[1] else column.false_token
-        return lark_literal(rf.render_value(column, token))
-    return lark_literal(rf.quote(cls[1]))
+    # Declared values come ascending; Lark and llguidance both lex "60" whole even after "6".
+    return " | ".join(lark_literal(text) for text in texts)
 
 
 def _symbol_terminal(spec: ir.Spec, symbol: Symbol) -> str:
