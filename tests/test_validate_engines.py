@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synspec.cli import main
 from synspec.validation_engines import AUTO_DUCKDB_BYTES, choose_engine
@@ -258,3 +260,24 @@ def test_api_engines(spec: Path, tmp_path: Path) -> None:
     assert by_duckdb.failure_cases().equals(by_pandas.failure_cases())
     with pytest.raises(UserError, match="pandas engine"):
         loaded.validate(pd.read_csv(data, dtype=str), engine="duckdb")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.binary(max_size=24).map(lambda raw: bytes(b"ab\n\r ,"[byte % 6] for byte in raw)),
+       block=st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_blank_line_prescan_never_misses_one(text: bytes, block: int) -> None:
+    """The SQL engines' fast pre-scan may say "maybe" wrongly (the exact scan follows), never "no"
+    wrongly, whatever the block size; with blocks larger than the file it is exact."""
+    import tempfile
+
+    from synspec.validation_engines.sources import _may_have_blank_line
+
+    blank_then_text = any(text[at:].startswith(pair) and text[at + len(pair):].strip()
+                          for at in range(len(text)) for pair in (b"\n\n", b"\n\r\n"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        path.write_bytes(text)
+        found = _may_have_blank_line(path, block)
+    assert found or not blank_then_text
+    if block > len(text):
+        assert found == blank_then_text

@@ -29,12 +29,15 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from synspec import ir
-from synspec.generate.joint import JointSampler
 from synspec.targets.grammar import Within, decimal_places, scaled_bounds
+
+if TYPE_CHECKING:  # imported where used: scipy.stats costs 0.8 s at every CLI start otherwise
+    from synspec.generate.joint import JointSampler
 
 Draw = str | Within  # a file text, or a numeric column's interval
 MODES = ("none", "levels", "marginals", "joint")
@@ -156,6 +159,8 @@ def draw(spec: ir.Spec, mode: str, columns: tuple[str, ...], size: int, seed: in
 @functools.lru_cache(maxsize=4)
 def joint_sampler(spec: ir.Spec) -> JointSampler:
     """The joint sampler of a spec, built once per process (calibration takes seconds)."""
+    from synspec.generate.joint import JointSampler
+
     return JointSampler(spec)
 
 

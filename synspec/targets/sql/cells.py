@@ -103,7 +103,7 @@ def typed_layer(cells: list[ColumnCells], d: Dialect) -> list[str]:
             items.append(f"CASE WHEN NOT {m} AND {k} THEN {d.to_double(r)} END AS {cell.number}")
             items.append(f"(NOT {m} AND NOT {k}) AS {cell.unparsed}")
             if cell.has_places:
-                dot = d.position(r, d.string("."))
-                written = f"CASE WHEN {dot} > 0 THEN LENGTH({r}) - {dot} ELSE 0 END"
-                items.append(f"(NOT {m} AND {k} AND {written} > {column.places}) AS {cell.places}")
+                assert column.places is not None
+                more = d.has_more_places(r, column.places)
+                items.append(f"(NOT {m} AND {k} AND {more}) AS {cell.places}")
     return items

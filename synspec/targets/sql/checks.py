@@ -45,14 +45,14 @@ def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
     if column.is_numeric and (column.low is not None or column.high is not None):
         make("range", "range", "(" + " AND ".join(bounds(column.low, column.high)) + ")")
     if column.kind is ir.ColumnKind.CATEGORICAL and column.levels:
-        levels = ", ".join(d.string(level) for level in column.levels)
-        make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {cell.text} IN ({levels}) END")
+        levels = d.member_of(cell.text, [d.string(level) for level in column.levels])
+        make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {levels} END")
     if column.is_numeric and column.values:
-        allowed = ", ".join(d.double(value) for value, _ in column.values)
+        allowed = d.member_of(n, [d.double(value) for value, _ in column.values])
         # Only values the range and places checks let through: one fault, one finding.
         inside = " AND ".join(bounds(column.low, column.high)) or "TRUE"
         make("value", "value", f"CASE WHEN {n} IS NULL OR NOT ({inside}) OR {p} THEN NULL "
-                               f"ELSE {n} IN ({allowed}) END")
+                               f"ELSE {allowed} END")
     if not column.may_be_missing:
         make("missing", "missing", f"(NOT {m})")
     return checks

@@ -82,5 +82,4 @@ class ExpressionCompiler:
         if not members:  # `x in {}` is known false (true when negated) wherever x is known
             verdict = "TRUE" if expr.negated else "FALSE"
             return f"CASE WHEN {operand} IS NULL THEN NULL ELSE {verdict} END"
-        word = "NOT IN" if expr.negated else "IN"
-        return f"({operand} {word} ({', '.join(members)}))"
+        return self.d.member_of(operand, members, negated=expr.negated)

@@ -74,37 +74,44 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     any_failed = " OR ".join(f"{k} = FALSE" for k in internal) or "FALSE"
     failures = rows + f"\nWHERE {any_failed}"
 
-    count_items = ["COUNT(*)"]
-    count_names = ["rows", "rows_passing_hard_checks"]
-    hard = [k for c, k in zip(checks, internal, strict=True) if c.hard]
-    count_items.append(d.count_if(_all_pass(hard)))
-    for check, k in zip(checks, internal, strict=True):
-        count_items += [f"COUNT({k})", d.count_if(f"{k} = FALSE")]
-        count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
-    # Each column's own checks, grouped once (a scan per column was quadratic: 7 s for 5,000 columns).
+    # Each column's own checks, grouped once (a scan per column was quadratic: 7 s for 5,000
+    # columns). A `flags` layer says once per row whether each column and each hard rule failed,
+    # and the row-level counts read those flags instead of re-testing every check (1.6 s of
+    # DuckDB's 5.3 s on 13 M rows went to re-tested checks).
     own_checks: dict[str | None, list[str]] = {}
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
+    column_flags = [f"{_any_fails(own_checks[cell.column.name])} AS f{cell.index}"
+                    for cell in cells if cell.column.name in own_checks]
+    hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
+    flagged = [f"f{cell.index}" for cell in cells if cell.column.name in own_checks]
+    row_fails = " OR ".join(flagged + [f"{k} IS FALSE" for k in hard_rules]) or "FALSE"
+    flags = (f"flags AS (\n{_select(kept + helpers + internal + column_flags, 'checks')}\n)\n")
+
+    count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
+    count_names = ["rows", "rows_passing_hard_checks"]
+    for check, k in zip(checks, internal, strict=True):
+        count_items += [f"COUNT({k})", d.count_if(f"NOT {k}")]
+        count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
     for cell in cells:
         name = cell.column.name
         bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
             d.count_if(f"{cell.unparsed} OR {cell.places}")
-        own = own_checks.get(name, [])
-        failed_rows = d.count_if(f"NOT ({_all_pass(own)})") if own else "0"
+        failed_rows = d.count_if(f"f{cell.index}") if name in own_checks else "0"
         count_items += [d.count_if(cell.missing), bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
     aliased = [f"{item} AS {d.ident(alias)}" for item, alias in zip(count_items, count_names, strict=True)]
     keys = [d.ident(name) for name in group_by]
     lead = keys + ([f"MIN({d.ident(minimum)})"] if minimum is not None else [])
-    counts = cte + _select(lead + aliased, "checks", indent="")
+    counts = cte.rstrip("\n") + ",\n" + flags + _select(lead + aliased, "flags", indent="")
     if keys:
         counts += "\nGROUP BY " + ", ".join(keys)
     return SqlQueries(d.name, tuple(checks), rows, counts, failures, tuple(count_names))
 
 
-def _all_pass(keys: Sequence[str]) -> str:
-    """Every one of these checks passes or does not apply (TRUE when there are none)."""
-    return " AND ".join(f"COALESCE({k}, TRUE)" for k in keys) or "TRUE"
+def _any_fails(keys: Sequence[str]) -> str:
+    """One of these checks fails (never NULL; FALSE when there are none)."""
+    return " OR ".join(f"{k} IS FALSE" for k in keys) or "FALSE"
 
 
 def render_sql(spec: ir.Spec, dialect_name: str) -> str:
