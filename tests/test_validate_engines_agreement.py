@@ -30,9 +30,11 @@ LOC = ir.Location(path="random.synspec", line=1, column=1)
 NAMES = ["a", "b c", "it's", 'q"d', "back`tick", "x.y", "Ünï", "sum"]
 LEVELS = ["lo", "mid", "hi", "a'b", 'c"d', "x`y", "back\\slash"]
 TOKENS = [("1", "0"), ("Y", "N"), ("yes", "no")]
-MISSING = [None, "", "NA", "N/A"]
+MISSING = [None, "", "NA", "N/A", "-999"]  # "-999" reads as a number too
 NUMBER_CELLS = ["1", "2", "-3", "0", "2.5", "2.55", "10", "+4", ".5", "5.", "007", "1e5", "abc", " 1",
-                "99.999", "-0.0", "12", "1", "2.5", "10"]
+                "99.999", "-0.0", "12", "1", "2.5", "10", "3", "4.0", "6", "-999",
+                # What DuckDB's TRY_CAST reads as a number but the plain notation does not allow:
+                "+-1", "1_0", "inf", "NaN", "1 ", "1E2"]
 
 
 @st.composite
@@ -49,8 +51,9 @@ def columns(draw: Any) -> list[ir.Column]:
             if kind is ir.ColumnKind.DECIMAL:
                 fields["places"] = draw(st.one_of(st.none(), st.integers(0, 2)))
             if draw(st.booleans()):
-                values = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 2.5, 10.0]), min_size=1, max_size=3,
-                                       unique=True))
+                # Up to 9 members: DuckDB tests lists of 8 or more as a semi-join (Dialect.member_of).
+                values = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 2.5, 10.0, 3.0, 4.0, 5.0, 6.0, -999.0]),
+                                       min_size=1, max_size=9, unique=True))
                 fields["values"] = tuple((v, 1 / len(values)) for v in sorted(values))
         elif kind is ir.ColumnKind.CATEGORICAL:
             levels = draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=3, unique=True))

@@ -50,7 +50,7 @@ class SqlReport:
         for totals in self.order:
             totals.n_rows += values[0]
             totals.n_applicable += values[at]
-            totals.n_failed += values[at + 1]
+            totals.n_failed += values[at] - values[at + 1]  # applicable minus passed
             at += 2
         for column in self.spec.columns:
             summary = tally.columns[column.name]

@@ -14,6 +14,7 @@ except the source column itself, quoted by the dialect.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from synspec import ir
@@ -67,6 +68,20 @@ def cells_of(spec: ir.Spec) -> list[ColumnCells]:
     return [ColumnCells(column, i) for i, column in enumerate(spec.columns)]
 
 
+def _pattern(column: ir.Column) -> str:
+    return INTEGER_PATTERN if column.kind is ir.ColumnKind.INTEGER else DECIMAL_PATTERN
+
+
+def token_reads_as_number(column: ir.Column) -> bool:
+    """The column's missing token is itself plain number text (e.g. `-999`).
+
+    Only then can a missing cell match the number pattern; otherwise `k` (matched) implies
+    "not missing" and the typed layer drops its `NOT m` guards (fewer operations per row).
+    """
+    token = column.missing_token
+    return bool(token) and re.fullmatch(_pattern(column), token or "") is not None
+
+
 def raw_layer(cells: list[ColumnCells], source: list[str], d: Dialect) -> list[str]:
     """SELECT items over the source: raw text `r`, missing `m`, pattern matched `k` (numbers)."""
     items: list[str] = []
@@ -79,8 +94,7 @@ def raw_layer(cells: list[ColumnCells], source: list[str], d: Dialect) -> list[s
         items.append(f"{ref} AS {cell.raw}")
         items.append(f"({' OR '.join(tests)}) AS {cell.missing}")
         if column.is_numeric:
-            pattern = INTEGER_PATTERN if column.kind is ir.ColumnKind.INTEGER else DECIMAL_PATTERN
-            items.append(f"COALESCE({d.full_match(ref, pattern)}, FALSE) AS {cell.matched}")
+            items.append(f"COALESCE({d.full_match(ref, _pattern(column))}, FALSE) AS {cell.matched}")
     return items
 
 
@@ -99,11 +113,13 @@ def typed_layer(cells: list[ColumnCells], d: Dialect) -> list[str]:
                          f"WHEN {r} = {false} THEN {d.double(0)} END AS {cell.number}")
             items.append(f"(NOT {m} AND NOT ({r} = {true} OR {r} = {false})) AS {cell.unparsed}")
         else:
+            # `parsed`: a present cell in plain notation. Without a number-like missing token a
+            # matched cell is never missing, so `k` alone says it.
             k = cell.matched
-            items.append(f"CASE WHEN NOT {m} AND {k} THEN {d.to_double(r)} END AS {cell.number}")
-            items.append(f"(NOT {m} AND NOT {k}) AS {cell.unparsed}")
+            parsed = f"NOT {m} AND {k}" if token_reads_as_number(column) else k
+            items.append(f"CASE WHEN {parsed} THEN {d.to_double(r)} END AS {cell.number}")
+            items.append(f"NOT ({m} OR {k}) AS {cell.unparsed}")
             if cell.has_places:
                 assert column.places is not None
-                more = d.has_more_places(r, column.places)
-                items.append(f"(NOT {m} AND {k} AND {more}) AS {cell.places}")
+                items.append(f"({parsed} AND {d.has_more_places(r, column.places)}) AS {cell.places}")
     return items

@@ -34,25 +34,30 @@ def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
     def make(suffix: str, kind: str, sql: str) -> None:
         checks.append(SqlCheck(f"{column.name}.{suffix}", kind, True, column.name, sql))
 
-    def bounds(low: float | None, high: float | None) -> list[str]:
-        out = [] if low is None else [f"{n} >= {d.double(low)}"]
-        return out + ([] if high is None else [f"{n} <= {d.double(high)}"])
+    def inside() -> str:
+        """The number lies in the declared range (NULL where there is no number)."""
+        if column.low is not None and column.high is not None:
+            return f"({n} BETWEEN {d.double(column.low)} AND {d.double(column.high)})"
+        if column.low is not None:
+            return f"({n} >= {d.double(column.low)})"
+        if column.high is not None:
+            return f"({n} <= {d.double(column.high)})"
+        return f"({n} IS NOT NULL)"
 
     if column.kind is not ir.ColumnKind.CATEGORICAL:
         make("type", "type", f"CASE WHEN {m} THEN NULL ELSE NOT {u} END")
     if cell.has_places:
         make("places", "type", f"CASE WHEN {m} OR {u} THEN NULL ELSE NOT {p} END")
     if column.is_numeric and (column.low is not None or column.high is not None):
-        make("range", "range", "(" + " AND ".join(bounds(column.low, column.high)) + ")")
+        make("range", "range", inside())
     if column.kind is ir.ColumnKind.CATEGORICAL and column.levels:
         levels = d.member_of(cell.text, [d.string(level) for level in column.levels])
         make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {levels} END")
     if column.is_numeric and column.values:
         allowed = d.member_of(n, [d.double(value) for value, _ in column.values])
         # Only values the range and places checks let through: one fault, one finding.
-        inside = " AND ".join(bounds(column.low, column.high)) or "TRUE"
-        make("value", "value", f"CASE WHEN {n} IS NULL OR NOT ({inside}) OR {p} THEN NULL "
-                               f"ELSE {allowed} END")
+        let_through = inside() if not cell.has_places else f"{inside()} AND NOT {p}"
+        make("value", "value", f"CASE WHEN {let_through} THEN {allowed} END")
     if not column.may_be_missing:
         make("missing", "missing", f"(NOT {m})")
     return checks
@@ -63,7 +68,7 @@ def _rule_check(rule: ir.Rule, compiler: ExpressionCompiler) -> SqlCheck:
     if isinstance(rule.expr, ir.Implies):
         # A rule written as an implication does not apply where its condition is known false.
         condition = compiler.boolean(rule.expr.condition)
-        sql = f"CASE WHEN NOT COALESCE({condition}, TRUE) THEN NULL ELSE {sql} END"
+        sql = f"CASE WHEN {condition} IS FALSE THEN NULL ELSE {sql} END"
     return SqlCheck(rule.name, "rule", rule.kind is ir.RuleKind.HARD, None, sql)
 
 

@@ -6,7 +6,7 @@ and too-many-places masks; `synspec.targets.sql.cells`) and `checks` (one nullab
 check, positional names `k0`, `k1`...; `synspec.targets.sql.checks`). On top of them:
 - `rows`: one row per data row, one column per check named as the checker names it;
 - `counts`: one row holding what `synspec validate` reports (rows, rows passing every hard
-  check, per check applicable and failed rows, per column missing, unparseable and failing rows),
+  check, per check applicable and passing rows, per column missing, unparseable and failing rows),
   in a fixed order (`count_names`) so engines read it by position;
 - `failures`: the `rows` query restricted to rows failing at least one check.
 `keep` columns of the source (row keys an engine adds) pass through `rows` and `failures`.
@@ -91,8 +91,9 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
     count_names = ["rows", "rows_passing_hard_checks"]
     for check, k in zip(checks, internal, strict=True):
-        count_items += [f"COUNT({k})", d.count_if(f"NOT {k}")]
-        count_names += [f"{check.name}:applicable", f"{check.name}:failed"]
+        # Passed rather than failed rows: count_if(k) needs no NOT per row (failed = applicable - passed).
+        count_items += [f"COUNT({k})", d.count_if(k)]
+        count_names += [f"{check.name}:applicable", f"{check.name}:passed"]
     for cell in cells:
         name = cell.column.name
         bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
@@ -124,6 +125,6 @@ def render_sql(spec: ir.Spec, dialect_name: str) -> str:
             "-- Query 1, one row per data row: one column per check, TRUE passes, FALSE fails, NULL does\n"
             "-- not apply (missing or unparseable operand, or a rule's condition is false).\n"
             f"{queries.rows};\n\n"
-            "-- Query 2, one row: the counts `synspec validate` reports (per check: applicable and failed\n"
+            "-- Query 2, one row: the counts `synspec validate` reports (per check: applicable and passing\n"
             "-- rows; per column: missing, unparseable and failing rows).\n"
             f"{queries.counts};\n")
