@@ -2,16 +2,16 @@
 
 Owns the KV cache of a decoding batch and the attention function that reads it.
 Every row of a batch starts from the same prompt (several hundred tokens), so the
-prompt's keys and values are kept ONCE, shape [1, kv_heads, P, d], and each row only
+prompt's keys and values are kept ONCE, per KV head, and each row only
 stores the tokens it generated, [B, kv_heads, T, d]. A step then reads the prompt's
 KV once for the whole batch instead of B copies of it: at batch 32 with the 841-token
 diabetes prompt that is ~20 MB of keys/values per step instead of ~700 MB, which is
 what bounded a step on the CPU (docs/generation.md, docs/benchmarks.md).
 
 The two parts are attended in one softmax: scores against the prefix (all queries of
-the batch as one matrix product per KV head) and against the row's suffix are
-concatenated before the softmax, so the result is exactly ordinary attention over
-[prompt; suffix]. Every row in a batch is at the same position (rows that finish
+the batch as one matrix product per KV head) and against the row's suffix share one
+maximum and one normaliser, so the result is ordinary attention over [prompt; suffix]
+(to float rounding). Every row in a batch is at the same position (rows that finish
 leave the batch), so no mask is needed.
 
 transformers' Llama attention hands whatever `cache.update` returns to the attention
@@ -30,9 +30,13 @@ ATTENTION_NAME = "synspec_shared_prefix"
 
 @dataclass(frozen=True)
 class SplitKV:
-    """Keys (or values) of one layer as the shared prefix and the batch's own suffix."""
+    """Keys (or values) of one layer as the shared prefix and the batch's own suffix.
 
-    prefix: Any  # [1, kv_heads, P, d]
+    The prefix is stored per KV head, ready for a batched matrix product: keys transposed,
+    [kv_heads, d, P] (made contiguous once per batch, not per step), values [kv_heads, P, d].
+    """
+
+    prefix: Any
     suffix: Any  # [B, kv_heads, T, d]
 
 
@@ -47,15 +51,16 @@ class SharedPrefixCache:
     is_compileable = False
 
     def __init__(self, prompt_cache: Any, batch: int, max_new_tokens: int) -> None:
-        self.prefix_keys = [layer.keys for layer in prompt_cache.layers]
-        self.prefix_values = [layer.values for layer in prompt_cache.layers]
-        first = self.prefix_keys[0]
+        keys = [layer.keys for layer in prompt_cache.layers]
+        self.prefix_keys = [k[0].transpose(1, 2).contiguous() for k in keys]  # [KV, d, P]
+        self.prefix_values = [layer.values[0] for layer in prompt_cache.layers]  # [KV, P, d]
+        first = keys[0]
         _, heads, self.prefix_length, dim = first.shape
         shape = (batch, heads, max_new_tokens + 1, dim)
-        self.suffix_keys = [first.new_empty(shape) for _ in self.prefix_keys]
-        self.suffix_values = [first.new_empty(shape) for _ in self.prefix_keys]
+        self.suffix_keys = [first.new_empty(shape) for _ in keys]
+        self.suffix_values = [first.new_empty(shape) for _ in keys]
         self.length = 0  # suffix tokens written by every layer
-        self._last_layer = len(self.prefix_keys) - 1
+        self._last_layer = len(keys) - 1
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return self.prefix_length + self.length
@@ -85,6 +90,14 @@ def shared_prefix_attention(module: Any, query: Any, key: Any, value: Any, atten
 
     query: [B, H, 1, d]; returns [B, 1, H, d] like transformers' attention functions.
     Head h reads KV head h // G (G = H / kv_heads), the grouping transformers uses.
+
+    One softmax over both parts without concatenating them: scores against the prefix stay
+    in the [kv_heads, B*G, P] layout of their matrix product, both parts are shifted by the
+    joint maximum and exponentiated in place, and the two weighted sums are divided by the
+    joint total once. The earlier version (concatenate, softmax, permute back) copied the
+    [B, H, P] scores three times per layer: 7.2 ms per layer at batch 128 with the 841-token
+    diabetes prompt, against 3.7 ms here (float32, 2 threads). Every reduction runs along the
+    last dimension, so the result does not depend on the thread count (test).
     """
     if not isinstance(key, SplitKV):
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
@@ -96,23 +109,24 @@ def shared_prefix_attention(module: Any, query: Any, key: Any, value: Any, atten
     batch, heads, q_len, dim = query.shape
     if q_len != 1:
         raise ValueError("shared-prefix attention decodes one token per row per step")
-    kv_heads = key.prefix.shape[1]
+    kv_heads = key.prefix.shape[0]
     groups = heads // kv_heads
-    q = query.view(batch, kv_heads, groups, dim)
+    q = (query * scaling).view(batch, kv_heads, groups, dim)
     # Prefix: the whole batch's queries against one copy of the prompt, per KV head.
     q_by_head = q.permute(1, 0, 2, 3).reshape(kv_heads, batch * groups, dim)
-    prefix_scores = torch.matmul(q_by_head, key.prefix[0].transpose(1, 2))  # [KV, B*G, P]
-    prefix_length = prefix_scores.shape[-1]
-    prefix_scores = prefix_scores.view(kv_heads, batch, groups, prefix_length).permute(1, 0, 2, 3)
-    suffix_scores = torch.matmul(q, key.suffix.transpose(2, 3))  # [B, KV, G, T]
-    scores = torch.cat([prefix_scores, suffix_scores], dim=-1) * scaling
-    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
-    prefix_weights = weights[..., :prefix_length].permute(1, 0, 2, 3).reshape(kv_heads, batch * groups,
-                                                                              prefix_length)
-    out = torch.matmul(prefix_weights, value.prefix[0])  # [KV, B*G, d]
-    out = out.view(kv_heads, batch, groups, dim).permute(1, 0, 2, 3)
-    out = out + torch.matmul(weights[..., prefix_length:], value.suffix)  # [B, KV, G, d]
-    return out.reshape(batch, 1, heads, dim), None
+    prefix_scores = torch.bmm(q_by_head, key.prefix).float()  # [KV, B*G, P]
+    suffix_scores = torch.matmul(q, key.suffix.transpose(2, 3)).float()  # [B, KV, G, T]
+    suffix_scores = suffix_scores.permute(1, 0, 2, 3).reshape(kv_heads, batch * groups, -1)
+    top = torch.maximum(prefix_scores.amax(-1, keepdim=True), suffix_scores.amax(-1, keepdim=True))
+    prefix_weights = prefix_scores.sub_(top).exp_()
+    suffix_weights = suffix_scores.sub_(top).exp_()
+    total = prefix_weights.sum(-1, keepdim=True) + suffix_weights.sum(-1, keepdim=True)  # [KV, B*G, 1]
+    out = torch.bmm(prefix_weights.to(query.dtype), value.prefix).float()  # [KV, B*G, d]
+    suffix_weights = suffix_weights.to(query.dtype).view(kv_heads, batch, groups, -1).permute(1, 0, 2, 3)
+    suffix_out = torch.matmul(suffix_weights, value.suffix).float()  # [B, KV, G, d]
+    out = out.view(kv_heads, batch, groups, dim).permute(1, 0, 2, 3) + suffix_out
+    out = out / total.view(kv_heads, batch, groups, 1).permute(1, 0, 2, 3)
+    return out.to(query.dtype).reshape(batch, 1, heads, dim), None
 
 
 def register() -> None:
