@@ -67,15 +67,86 @@ def test_bad_thread_counts_are_user_errors(value) -> None:
         threads.parse_threads(value)
 
 
-def test_passive_wait_policy_is_set_unless_the_user_chose(monkeypatch) -> None:
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    threads.prepare_environment()
+def test_wait_policy_passive_or_spinning_unless_the_user_chose(monkeypatch) -> None:
     import os
 
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(threads, "_OURS", set())
     threads.prepare_environment()
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
+    threads.prepare_environment(spin=True)  # ours to change: auto threads, load measurable
+    assert os.environ["GOMP_SPINCOUNT"] == threads.SPIN_COUNT and "OMP_WAIT_POLICY" not in os.environ
+    threads.prepare_environment()  # None keeps the earlier choice (model.load calls it so)
+    assert os.environ["GOMP_SPINCOUNT"] == threads.SPIN_COUNT
+    threads.prepare_environment(spin=False)
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
+    monkeypatch.setattr(threads, "_OURS", set())
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's: never touched
+    threads.prepare_environment(spin=False)
+    threads.prepare_environment(spin=True)
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and "GOMP_SPINCOUNT" not in os.environ
+
+
+def _watch(monkeypatch, samples: list[tuple[float, dict[int, int], float]]) -> threads.LoadWatch:
+    """A LoadWatch over 2 cores fed (monotonic s, busy ticks per cpu, own CPU s) samples."""
+    feed = iter(samples)
+    current: dict[str, tuple[float, dict[int, int], float]] = {}
+
+    def advance() -> tuple[float, dict[int, int], float]:
+        current["now"] = next(feed)
+        return current["now"]
+
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: [0, 1])
+    monkeypatch.setattr(threads, "_ticks_per_second", lambda: 100.0)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: current["now"][0])
+    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: current["now"][1])
+    monkeypatch.setattr(threads, "_own_seconds", lambda: current["now"][2])
+    advance()
+    watch = threads.LoadWatch(threads.ThreadChoice(2, "auto: 2 allowed cores, 0 busy", 2, 0))
+    watch.advance = advance  # type: ignore[attr-defined]
+    return watch
+
+
+def test_load_watch_follows_a_neighbour_that_comes_and_goes(monkeypatch) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        watch = _watch(monkeypatch, [
+            (0.0, {0: 0, 1: 0}, 0.0),
+            (0.5, {0: 50, 1: 50}, 1.0),  # within the interval: not measured
+            (1.0, {0: 100, 1: 100}, 2.0),  # we hold both cores: nobody else
+            (2.0, {0: 200, 1: 200}, 3.3),  # a neighbour arrived: 2 cores busy, 1.3 of them ours
+            (3.0, {0: 300, 1: 300}, 4.3),  # on one thread now, the neighbour on the other core
+            (4.0, {0: 400, 1: 300}, 5.3),  # it left
+        ])
+        steps = []
+        for _ in range(5):
+            watch.advance()  # type: ignore[attr-defined]
+            watch.tick()
+            steps.append((watch.threads, torch.get_num_threads()))
+    finally:
+        torch.set_num_threads(before)
+    assert steps == [(2, 2), (2, 2), (1, 1), (1, 1), (2, 2)]
+    assert watch.changes == ["2.0 s: 1 thread (other processes took 0.7 cores)",
+                             "4.0 s: 2 threads (other processes took 0.0 cores)"]
+
+
+def test_only_measured_auto_choices_are_watched(monkeypatch) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        threads.apply(threads.ThreadChoice(1, "--threads 1", 2, None))
+        assert threads._WATCH is None and threads.watched_changes() == []
+        threads.tick()  # a no-op without a watch
+        threads.apply(threads.ThreadChoice(2, "auto: 2 allowed cores, 0 busy", 2, 0))
+        assert isinstance(threads._WATCH, threads.LoadWatch)
+    finally:
+        threads._WATCH = None
+        torch.set_num_threads(before)
 
 
 def test_apply_sets_torch_threads() -> None:

@@ -52,8 +52,8 @@ def columns(draw: Any) -> list[ir.Column]:
                 fields["places"] = draw(st.one_of(st.none(), st.integers(0, 2)))
             if draw(st.booleans()):
                 # Up to 9 members: DuckDB tests lists of 8 or more as a semi-join (Dialect.member_of).
-                values = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 2.5, 10.0, 3.0, 4.0, 5.0, 6.0, -999.0]),
-                                       min_size=1, max_size=9, unique=True))
+                pool = [0.0, 1.0, 2.0, 2.5, 10.0, 3.0, 4.0, 5.0, 6.0, -999.0]
+                values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=9, unique=True))
                 fields["values"] = tuple((v, 1 / len(values)) for v in sorted(values))
         elif kind is ir.ColumnKind.CATEGORICAL:
             levels = draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=3, unique=True))

@@ -316,6 +316,8 @@ def commit(manifest: mf.RunManifest, sink: Sink, state: _State, status: mf.Statu
     # beyond N passed but were not needed; they are not failures.
     passed = state.generated - state.rejected_rows
     manifest.yield_ = round(passed / state.generated, 4) if state.generated else None
+    if manifest.compute is not None and manifest.compute.threads is not None:
+        manifest.compute.thread_changes = threads.watched_changes() or None
     now = time.perf_counter()
     generating = now - state.loop_start - state.load_in_loop_s
     manifest.timings = mf.Timings(
@@ -538,6 +540,9 @@ def run_batches(config: RunConfig, progress: Progress | None = None,
                 engine: Engine | None = None) -> Generator[list[list[str]], None, RunResult]:
     """`run` as a generator: yields each batch's rows (cells as the file text, spec column
     order) once they are committed to `config.out`, and returns the `RunResult`."""
+    # OpenMP's wait policy is read when torch is first imported (the manifest's device check
+    # below may be that moment): spinning only where `threads.LoadWatch` can keep it safe.
+    threads.prepare_environment(spin=config.threads is None and threads.can_watch())
     state = _State(started=time.perf_counter())
     progress = progress or Progress(config.n)
     config = normalised(config)

@@ -15,9 +15,21 @@ So, once, when the model is first needed:
   not busy over total: an idle core's idle time is accounted lazily, so over a fraction of a
   second its total can be one tick, all of it busy.)
 - threads = allowed - busy, at least 1. `--threads N` overrides the choice.
-OpenMP's wait policy is set to PASSIVE (threads that wait sleep instead of spinning, so
-they do not steal the core a neighbour, or our own other thread, needs), which only
-works if it is set before torch is first imported: `prepare_environment` does that.
+How OpenMP's threads wait between parallel regions (set before torch is first imported,
+`prepare_environment`; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins):
+- PASSIVE (they sleep at once) when the choice is `--threads N`, when a core was busy, or
+  when the load cannot be measured: spinning threads steal the core a neighbour, or our own
+  other thread, needs (the collapse above);
+- spinning a while before sleeping (libgomp's own default, `SPIN_COUNT`) when the threads
+  are `auto` and the load is measurable: a decoding step is hundreds of short parallel
+  regions, and waking sleeping threads for each cost 17% of float32's and 25% of int8's
+  rows/s (docs/benchmarks.md). `auto` starts with more than one thread only when the cores
+  were free, and `LoadWatch` keeps it so: every `WATCH_INTERVAL_S` of decoding it measures
+  what other processes take of the allowed cores (busy ticks minus this process's own CPU
+  time) and drops to the cores left free when a neighbour arrives (one thread has no barrier
+  to spin at), back up when it leaves.
+The policy has to be chosen before torch is imported, so before the load is measured:
+`pipeline.run` calls `prepare_environment(spin=...)` first thing.
 
 The thread count changes no output byte: every batch's sampling is seeded by
 (seed, batch) and the kernels' sums do not depend on how the work is split
@@ -32,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLE_S = 0.2  # 20 clock ticks per core at USER_HZ 100: a busy core shows as 19-21
+SPIN_COUNT = "300000"  # libgomp's default spin before a waiting thread sleeps (about a millisecond)
+WATCH_INTERVAL_S = 1.0  # how often LoadWatch measures the other processes' load while decoding
 
 
 @dataclass(frozen=True)
@@ -42,9 +56,32 @@ class ThreadChoice:
     busy_cores: int | None  # None when it was not measured (--threads, or no /proc/stat)
 
 
-def prepare_environment() -> None:
-    """OpenMP's waiting threads sleep rather than spin; only effective before torch is imported."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_OURS: set[str] = set()  # the OpenMP variables synspec set (any other set one is the user's)
+
+
+def prepare_environment(spin: bool | None = None) -> None:
+    """How OpenMP's waiting threads wait: spin a while (`spin`) or sleep at once (PASSIVE);
+    None keeps what an earlier call chose (PASSIVE the first time).
+
+    Only effective before torch is first imported; the user's own settings are kept.
+    """
+    if any(name in os.environ and name not in _OURS for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
+        return
+    if spin is None:
+        if _OURS:
+            return
+        spin = False
+    for name in _OURS:
+        os.environ.pop(name, None)
+    _OURS.clear()
+    name, value = ("GOMP_SPINCOUNT", SPIN_COUNT) if spin else ("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ[name] = value
+    _OURS.add(name)
+
+
+def can_watch() -> bool:
+    """Whether the load can be measured here (`/proc/stat`), so `auto` threads may spin."""
+    return _cpu_times(allowed_cpus()) is not None
 
 
 def allowed_cpus() -> list[int]:
@@ -135,10 +172,79 @@ def choose(requested: int | None = None) -> ThreadChoice:
 
 
 def apply(choice: ThreadChoice) -> None:
-    """Make torch compute with `choice.threads` threads (imports torch)."""
+    """Make torch compute with `choice.threads` threads (imports torch); watch the load while
+    decoding when the choice was `auto` and measured (`tick`)."""
     prepare_environment()
     import torch
 
     if torch.get_num_threads() != choice.threads:
         torch.set_num_threads(choice.threads)
+    global _WATCH
+    measured = choice.busy_cores is not None and choice.reason.startswith("auto")
+    _WATCH = LoadWatch(choice) if measured else None
+
+
+def _own_seconds() -> float:
+    """CPU seconds this process has used, every thread counted."""
+    times = os.times()
+    return times.user + times.system
+
+
+class LoadWatch:
+    """Re-sizes torch's threads while decoding to the allowed cores other processes leave free.
+
+    Other processes' load = the allowed cores' busy ticks minus this process's own CPU time,
+    over the last interval. A neighbour that arrives takes us down to the free cores (one
+    thread has no barrier to wait at, so nothing spins or waits against it); when it leaves
+    the threads go back up, never above the allowed cores. Every change is kept for the
+    manifest (`changes`).
+    """
+
+    def __init__(self, choice: ThreadChoice, interval_s: float = WATCH_INTERVAL_S) -> None:
+        self.cpus = allowed_cpus()
+        self.most = len(self.cpus)
+        self.threads = choice.threads
+        self.interval_s = interval_s
+        self.started = time.monotonic()
+        self.changes: list[str] = []
+        self._last = self._sample()
+
+    def _sample(self) -> tuple[float, dict[int, int] | None, float]:
+        return time.monotonic(), _cpu_times(self.cpus), _own_seconds()
+
+    def tick(self) -> None:
+        """Measure (at most once per interval) and change the thread count if the load did."""
+        now = time.monotonic()
+        if now - self._last[0] < self.interval_s:
+            return
+        sample = self._sample()
+        before, self._last = self._last, sample
+        if before[1] is None or sample[1] is None:
+            return
+        ticks = (sample[0] - before[0]) * _ticks_per_second()
+        busy = sum(min(ticks, sample[1][cpu] - before[1][cpu]) for cpu in self.cpus)
+        own = (sample[2] - before[2]) * _ticks_per_second()
+        others = max(0.0, busy - own) / ticks if ticks > 0 else 0.0
+        target = max(1, min(self.most, len(self.cpus) - int(others + 0.5)))
+        if target != self.threads:
+            import torch
+
+            torch.set_num_threads(target)
+            self.threads = target
+            self.changes.append(f"{now - self.started:.1f} s: {target} thread{'s' * (target > 1)} "
+                                f"(other processes took {others:.1f} cores)")
+
+
+_WATCH: LoadWatch | None = None
+
+
+def tick() -> None:
+    """Called by the decoding loop once per step: lets the load watch act (cheap otherwise)."""
+    if _WATCH is not None:
+        _WATCH.tick()
+
+
+def watched_changes() -> list[str]:
+    """The thread count changes of the current watch, for the manifest."""
+    return list(_WATCH.changes) if _WATCH is not None else []
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from synspec.generate import threads
 from synspec.generate.engines.shared_prefix import ATTENTION_NAME, SharedPrefixCache, register
 from synspec.generate.model import LoadedModel
 
@@ -241,6 +242,7 @@ class Decoder:
                         out = model(input_ids=step_ids, cache=cache, use_cache=True)
                         logits = out.logits[:, -1, :].float()
                 stats.forward_s += time.perf_counter() - t3
+                threads.tick()  # a neighbour that arrived takes us down to the free cores
         if on_row is not None and finished < n:
             on_row(n)  # rows cut off at max_new_tokens end here too
         results = []
