@@ -3,7 +3,7 @@ with the machine otherwise idle and beside a busy-loop process pinned to one cor
 
 Usage (from the repository root; prints Markdown):
     python -m benchmarks.bench_speed [--rows 128] [--dtypes float32 bfloat16] [--seeding levels]
-        [--busy-threads auto 2] [--quick-start]
+        [--busy-threads auto 2] [--neighbour-after 8] [--quick-start]
 
 Every figure comes from a fresh `python -m synspec run specs/diabetes.synspec` process and its
 manifest (`timings.model_load_s`, `timings.rows_per_s`, `compute.threads`), so model loading
@@ -14,7 +14,10 @@ is what a user sees, imports included. Per dtype, in one run of this script:
 3. busy: the same, while `python -c "while True: pass"` runs pinned to the last allowed core,
    once per `--busy-threads` value (`auto` is synspec's default; `2` is what torch did before;
    `2:spin` is 2 threads with OpenMP's own wait policy, spin then sleep, instead of synspec's
-   PASSIVE: exactly what synspec did before).
+   PASSIVE: exactly what synspec did before);
+4. with `--neighbour-after S`: the same with `--threads auto`, the busy loop starting S seconds
+   after the command (so mid-run: synspec starts on every core and its load watch has to see
+   the neighbour arrive); the manifest's `compute.thread_changes` is printed under the table.
 `--seeding levels` (the default here) leaves the numbers to the model, so rows/s measure the
 model; `--quick-start` adds the README's command at its defaults (joint seeding: no model for
 diabetes) and its wall time. The machine line names the CPU model and the flags that decide
@@ -31,6 +34,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +83,21 @@ def busy_loop(cpu: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
+def _run_with_late_neighbour(out: Path, args: argparse.Namespace, dtype: str, seeding: str | None,
+                             env: dict[str, str], cpu: int) -> tuple[float, dict]:
+    """`synspec_run` with `--threads auto`, a busy loop on `cpu` starting `args.neighbour_after` s in."""
+    spinners: list[subprocess.Popen] = []
+    timer = threading.Timer(args.neighbour_after, lambda: spinners.append(busy_loop(cpu)))
+    timer.start()
+    try:
+        return synspec_run(out, args.rows, dtype, seeding, "auto", args.seed, env)
+    finally:
+        timer.cancel()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 def machine_line() -> str:
     from synspec.generate.cpu import cpu_info
     from synspec.generate.threads import allowed_cpus
@@ -98,6 +117,8 @@ def main() -> None:
     parser.add_argument("--busy-threads", nargs="+", default=["auto", "2"],
                         help="--threads values for the runs beside the busy core")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--neighbour-after", type=float, default=None, metavar="S",
+                        help="also a run whose busy-loop neighbour starts S seconds in (--threads auto)")
     parser.add_argument("--quick-start", action="store_true",
                         help="also time the README's quick start command (defaults, -n 100)")
     args = parser.parse_args()
@@ -141,6 +162,16 @@ def main() -> None:
                 results.append(Result(f"one core busy (pinned to cpu {pinned}), --threads {threads}{policy}",
                                       dtype, load_avg, wall, manifest))
                 print(results[-1].row(), flush=True)
+            if args.neighbour_after is not None:
+                load_avg = os.getloadavg()[0]
+                wall, manifest = _run_with_late_neighbour(folder / "out.csv", args, dtype, seeding, env,
+                                                          pinned)
+                results.append(Result(f"neighbour pinned to cpu {pinned} from {args.neighbour_after:g} s in, "
+                                      "--threads auto", dtype, load_avg, wall, manifest))
+                print(results[-1].row(), flush=True)
+                changes = (manifest.get("compute") or {}).get("thread_changes") or ["none"]
+                notes.append(f"{dtype}, neighbour from {args.neighbour_after:g} s in: thread changes "
+                             f"{'; '.join(changes)}")
             idle = results[1].manifest["timings"]["rows_per_s"]
             for result in results[2:]:
                 busy = result.manifest["timings"]["rows_per_s"]

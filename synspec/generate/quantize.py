@@ -3,8 +3,8 @@ without native bfloat16.
 
 Each linear layer's weight is stored as int8 with one scale per output channel (symmetric).
 At each call every row of the input (one token of one sequence) is written on its own scale
-as two int8 parts, a coarse one and the remainder at 1/127 of its step, so the activations
-keep about 15 bits where one int8 part keeps 8; both parts go through the integer kernel
+as two int8 parts, a coarse one and the remainder at 1/64 of its step, so the activations
+keep about 14 bits where one int8 part keeps 8; both parts go through the integer kernel
 (`torch._int_mm`: exact int32 accumulation, VNNI where the CPU has it) in one call, as one
 matrix of twice the rows, and the result is scaled back to float32. Measured on the diabetes
 prompt's last 200 positions (docs/benchmarks.md): the next-token distributions differ from
@@ -46,7 +46,7 @@ def _int8_linear_class() -> Any:
             self.register_buffer("weight_scale", scale)  # [out]
             self.bias = linear.bias
             self.in_features, self.out_features = linear.in_features, linear.out_features
-            # coarse x 64 + fine fits int32 when in_features < 2,080: one conversion to float.
+            # coarse x 64 + fine fits int32 when in_features <= 2,048: one conversion to float.
             self.exact_in_int32 = _LEVELS * _LEVELS * self.in_features * (_FINE + 1) < 2**31
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
