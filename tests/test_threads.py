@@ -70,9 +70,8 @@ def test_bad_thread_counts_are_user_errors(value) -> None:
 def test_wait_policy_passive_or_spinning_unless_the_user_chose(monkeypatch) -> None:
     import os
 
-    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", threads._MARK):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(threads, "_OURS", set())
     threads.prepare_environment()
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
     threads.prepare_environment(spin=True)  # ours to change: auto threads, load measurable
@@ -81,11 +80,17 @@ def test_wait_policy_passive_or_spinning_unless_the_user_chose(monkeypatch) -> N
     assert os.environ["GOMP_SPINCOUNT"] == threads.SPIN_COUNT
     threads.prepare_environment(spin=False)
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
-    monkeypatch.setattr(threads, "_OURS", set())
+    monkeypatch.delenv(threads._MARK)
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's: never touched
     threads.prepare_environment(spin=False)
     threads.prepare_environment(spin=True)
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and "GOMP_SPINCOUNT" not in os.environ
+    # A child of a synspec process inherits synspec's setting, marked as synspec's: it may change it.
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("GOMP_SPINCOUNT", threads.SPIN_COUNT)
+    monkeypatch.setenv(threads._MARK, "GOMP_SPINCOUNT")
+    threads.prepare_environment(spin=False)
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
 
 
 def _watch(monkeypatch, samples: list[tuple[float, dict[int, int], float]]) -> threads.LoadWatch:

@@ -56,27 +56,28 @@ class ThreadChoice:
     busy_cores: int | None  # None when it was not measured (--threads, or no /proc/stat)
 
 
-_OURS: set[str] = set()  # the OpenMP variables synspec set (any other set one is the user's)
+_MARK = "SYNSPEC_OPENMP_SET"  # names the OpenMP variable synspec set; child processes inherit it
 
 
 def prepare_environment(spin: bool | None = None) -> None:
     """How OpenMP's waiting threads wait: spin a while (`spin`) or sleep at once (PASSIVE);
     None keeps what an earlier call chose (PASSIVE the first time).
 
-    Only effective before torch is first imported; the user's own settings are kept.
+    Only effective before torch is first imported. A variable synspec did not set (`_MARK`
+    says which one it did, also in child processes) is the user's and is kept.
     """
-    if any(name in os.environ and name not in _OURS for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
+    ours = os.environ.get(_MARK, "")
+    if any(name in os.environ and name != ours for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
         return
     if spin is None:
-        if _OURS:
+        if ours:
             return
         spin = False
-    for name in _OURS:
-        os.environ.pop(name, None)
-    _OURS.clear()
+    if ours:
+        os.environ.pop(ours, None)
     name, value = ("GOMP_SPINCOUNT", SPIN_COUNT) if spin else ("OMP_WAIT_POLICY", "PASSIVE")
     os.environ[name] = value
-    _OURS.add(name)
+    os.environ[_MARK] = name
 
 
 def can_watch() -> bool:
