@@ -17,8 +17,8 @@ So, once, when the model is first needed:
 - threads = allowed - busy, at least 1. `--threads N` overrides the choice.
 How OpenMP's threads wait between parallel regions (set before torch is first imported,
 `prepare_environment`; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins):
-- PASSIVE (they sleep at once) when the choice is `--threads N`, when a core was busy, or
-  when the load cannot be measured: spinning threads steal the core a neighbour, or our own
+- PASSIVE (they sleep at once) with `--threads N` or when the load cannot be measured:
+  nobody watches the load then, and spinning threads steal the core a neighbour, or our own
   other thread, needs (the collapse above);
 - spinning a while before sleeping (libgomp's own default, `SPIN_COUNT`) when the threads
   are `auto` and the load is measurable: a decoding step is hundreds of short parallel
@@ -203,7 +203,6 @@ class LoadWatch:
 
     def __init__(self, choice: ThreadChoice, interval_s: float = WATCH_INTERVAL_S) -> None:
         self.cpus = allowed_cpus()
-        self.most = len(self.cpus)
         self.threads = choice.threads
         self.interval_s = interval_s
         self.started = time.monotonic()
@@ -226,7 +225,7 @@ class LoadWatch:
         busy = sum(min(ticks, sample[1][cpu] - before[1][cpu]) for cpu in self.cpus)
         own = (sample[2] - before[2]) * _ticks_per_second()
         others = max(0.0, busy - own) / ticks if ticks > 0 else 0.0
-        target = max(1, min(self.most, len(self.cpus) - int(others + 0.5)))
+        target = max(1, len(self.cpus) - int(others + 0.5))
         if target != self.threads:
             import torch
 

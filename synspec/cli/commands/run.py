@@ -83,9 +83,8 @@ def run(
 
     On a server: synspec run SPEC -n 500 -o OUT --engine server --base-url http://127.0.0.1:8080 --model NAME
     """
-    from synspec.generate.threads import parse_threads, prepare_environment
+    from synspec.generate.threads import parse_threads
 
-    prepare_environment()  # before anything imports torch
     spec = load_checked(spec_path)
     server = None
     if base_url is not None:

@@ -71,8 +71,7 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
            f"checks AS (\n{_select(kept + helpers + check_items, 'typed')}\n)\n")
     outputs = kept + [f"{k} AS {d.ident(c.name)}" for c, k in zip(checks, internal, strict=True)]
     rows = cte + _select(outputs, "checks", indent="")
-    any_failed = " OR ".join(f"{k} = FALSE" for k in internal) or "FALSE"
-    failures = rows + f"\nWHERE {any_failed}"
+    failures = rows + f"\nWHERE {_any_fails(internal)}"
 
     # Each column's own checks, grouped once (a scan per column was quadratic: 7 s for 5,000
     # columns). A `flags` layer says once per row whether each column and each hard rule failed,
@@ -81,12 +80,12 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     own_checks: dict[str | None, list[str]] = {}
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
-    column_flags = [f"{_any_fails(own_checks[cell.column.name])} AS f{cell.index}"
-                    for cell in cells if cell.column.name in own_checks]
+    flagged = {cell.index: own_checks[cell.column.name] for cell in cells if cell.column.name in own_checks}
+    column_flags = [f"{_any_fails(own)} AS f{index}" for index, own in flagged.items()]
     hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
-    flagged = [f"f{cell.index}" for cell in cells if cell.column.name in own_checks]
-    row_fails = " OR ".join(flagged + [f"{k} IS FALSE" for k in hard_rules]) or "FALSE"
-    flags = (f"flags AS (\n{_select(kept + helpers + internal + column_flags, 'checks')}\n)\n")
+    fails = [f"f{index}" for index in flagged] + [f"{k} IS FALSE" for k in hard_rules]
+    row_fails = " OR ".join(fails) or "FALSE"
+    flags = f"flags AS (\n{_select(kept + helpers + internal + column_flags, 'checks')}\n)\n"
 
     count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
     count_names = ["rows", "rows_passing_hard_checks"]
@@ -98,7 +97,7 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
         name = cell.column.name
         bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
             d.count_if(f"{cell.unparsed} OR {cell.places}")
-        failed_rows = d.count_if(f"f{cell.index}") if name in own_checks else "0"
+        failed_rows = d.count_if(f"f{cell.index}") if cell.index in flagged else "0"
         count_items += [d.count_if(cell.missing), bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
     aliased = [f"{item} AS {d.ident(alias)}" for item, alias in zip(count_items, count_names, strict=True)]
