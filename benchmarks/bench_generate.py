@@ -3,6 +3,7 @@
 Usage (from the repository root; one command, prints Markdown):
     python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
         [--rows 32] [--engines local outlines] [--dtype float32] [--prompt-kv shared copied]
+        [--passes packed one-token]
     python -m benchmarks.bench_generate --fidelity OUT.csv [OUT2.csv ...]
         (fidelity of `synspec run` outputs against the real data, one table row per file)
 
@@ -12,7 +13,9 @@ process and at the same batch size, decodes the same number of steps with no gra
 (unconstrained sampling), so the two tokens/s figures share load and thermals.
 `ratio` = constrained / unconstrained tokens/s; `forced tokens` = the share of sampled tokens
 the grammar left no choice for (one allowed token). `--prompt-kv copied` measures our loop with
-the prompt's KV copied into every row (the design before `shared_prefix.py`). Timings on a
+the prompt's KV copied into every row (the design before `shared_prefix.py`), `--passes
+one-token` with one token per row per forward pass (the loop before `packed.py`; the copied
+cache always decodes that way). Timings on a
 shared machine are noisy: the table header records `uptime` load averages.
 """
 
@@ -44,7 +47,8 @@ def _peak_rss_mb() -> float:
 
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
                temperature: float, prompt_kv: list[str],
-               seeding_mode: str | None = None, full_logits: bool = False) -> list[str]:
+               seeding_mode: str | None = None, full_logits: bool = False,
+               passes: tuple[str, ...] = ("packed",)) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import engines, pipeline, seeding
     from synspec.generate.checking import RowChecker
@@ -69,10 +73,14 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
     for engine_name in engine_names:
         engine = engines.create(engine_name, loaded=loaded)
         own_loop = isinstance(engine, LocalEngine)  # only our loop has a prompt KV to vary and stats
-        for kv in prompt_kv if own_loop else ["-"]:
+        layouts = [(kv, mode) for kv in prompt_kv for mode in passes if kv == "shared" or mode == passes[0]]
+        for kv, pass_mode in layouts if own_loop else [("-", "-")]:
             plain.shared_prefix = kv != "copied"
+            plain.pack_forced_runs = pass_mode == "packed"
             if isinstance(engine, LocalEngine):
                 engine.decoder.shared_prefix = plain.shared_prefix
+                engine.decoder.pack_forced_runs = plain.pack_forced_runs
+            label = kv if pass_mode != "one-token" or kv == "copied" else f"{kv}, one token per pass"
             mode = (seeding_mode or seeding.DEFAULT_MODE) if engine.per_row_grammars else "none"
             seeded = seeding.seeded_columns(spec, mode)
             warm_up = Sampling(temperature, 0, max_new)
@@ -117,7 +125,7 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
                 u_elapsed = time.perf_counter() - u0
                 free_tps = (plain.stats.tokens - before) / u_elapsed
                 lines.append(
-                    f"| {name} | {engine_name} | {kv} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
+                    f"| {name} | {engine_name} | {label} | {batch} | {accepted} | {accepted / elapsed:.2f} | "
                     f"{first_row_s if first_row_s is not None else float('nan'):.2f} | "
                     f"{constrained_tps:.0f} | {free_tps:.0f} | "
                     f"{constrained_tps / free_tps:.2f} | {forced} | {accepted / generated:.0%} | "
@@ -191,6 +199,8 @@ def main() -> None:
                         help="the whole vocabulary's logits at every step (default: the allowed tokens')")
     parser.add_argument("--prompt-kv", nargs="+", default=["shared"], choices=["shared", "copied"],
                         help="our loop's prompt cache: shared by the batch, or copied per row")
+    parser.add_argument("--passes", nargs="+", default=["packed"], choices=["packed", "one-token"],
+                        help="our loop under a grammar: forced runs fed in one pass, or one token per pass")
     parser.add_argument("--threads", default="auto", help="torch threads, as `synspec run --threads`")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
@@ -214,7 +224,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
         bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
-                   args.prompt_kv, args.seeding, args.full_logits)
+                   args.prompt_kv, args.seeding, args.full_logits, tuple(args.passes))
     print(f"load average at end {_load_average()}")
 
 

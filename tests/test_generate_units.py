@@ -380,6 +380,25 @@ def test_shared_prefix_and_copied_cache_decode_the_same_rows(diabetes: ir.Spec) 
     assert [t.split(",")[0] for t in texts[True][:3]] == [f'"{level}"' for level in levels]
 
 
+@pytest.mark.model
+def test_forced_runs_fed_in_one_pass_decode_the_rows_one_token_passes_decode(diabetes: ir.Spec) -> None:
+    """Feeding each row's forced tokens in the pass of the token before them (the default)
+    is the same computation as one token per pass: the same greedy rows, in fewer passes."""
+    from synspec.generate import seeding
+    from synspec.targets.grammar import row_grammar
+
+    loaded = model.load_cached(dtype="float32")
+    columns = seeding.seeded_columns(diabetes, "levels")
+    draws = seeding.draw(diabetes, "levels", columns, 6, seed=3, batch_index=0)
+    grammars = [row_grammar(diabetes, fixed=fixed).lark for fixed in draws] + [row_grammar(diabetes).lark]
+    decoders = {pack: decode.Decoder(loaded, pack_forced_runs=pack) for pack in (True, False)}
+    texts = {pack: _greedy_texts(decoder, diabetes, grammars) for pack, decoder in decoders.items()}
+    assert texts[True] == texts[False]
+    packed_stats, single_stats = decoders[True].stats, decoders[False].stats
+    assert (packed_stats.tokens, packed_stats.forced) == (single_stats.tokens, single_stats.forced)
+    assert packed_stats.steps < single_stats.steps / 2
+
+
 def _greedy_texts(decoder: decode.Decoder, spec: ir.Spec, grammars: list[str]) -> list[str]:
     """Greedy rows (all complete) of the clin_rule prompt under `grammars`."""
     from synspec.targets.prompt import render_prompt

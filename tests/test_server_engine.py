@@ -104,27 +104,42 @@ class FakeServer:
                     fake.fail_first -= failing
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                released = False
+
+                def release() -> None:
+                    # Before the answer is written: once the client has it, its next request
+                    # may arrive before this thread would otherwise get to count this one out.
+                    nonlocal released
+                    if not released:
+                        released = True
+                        with fake.lock:
+                            fake.in_flight -= 1
+
+                def answer(code: int, payload: Any) -> None:
+                    release()
+                    self._send(code, payload)
+
                 try:
                     if stopped:
+                        release()
                         self.close_connection = True
                         self.connection.close()  # as a dead server: no answer at all
                         return
                     if failing:
-                        self._send(503, {"error": {"message": "loading"}})
+                        answer(503, {"error": {"message": "loading"}})
                         return
                     if fake.refuse_grammar:
-                        self._send(400, {"error": {"message": "Failed to parse grammar: bad rule"}})
+                        answer(400, {"error": {"message": "Failed to parse grammar: bad rule"}})
                         return
                     time.sleep(fake.delay_s)
                     row = fake._row(body)
                     with fake.lock:
                         fake.answered += 1
-                    self._send(200, {"choices": [{"message": {"role": "assistant", "content": row},
-                                                  "finish_reason": "stop"}],
-                                     "usage": {"prompt_tokens": 321, "completion_tokens": 20}})
+                    answer(200, {"choices": [{"message": {"role": "assistant", "content": row},
+                                              "finish_reason": "stop"}],
+                                 "usage": {"prompt_tokens": 321, "completion_tokens": 20}})
                 finally:
-                    with fake.lock:
-                        fake.in_flight -= 1
+                    release()
 
         return Handler
 
