@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from synspec.generate import threads
+from synspec.generate import prompt_cache, threads
 from synspec.generate.engines import packed, shared_prefix
 from synspec.generate.engines.shared_prefix import ATTENTION_NAME, SharedPrefixCache
 from synspec.generate.model import LoadedModel
+from synspec.generate.prompt_cache import Prefill
 
 
 @dataclass
@@ -93,6 +94,8 @@ class Decoder:
     # before them (`packed.py`), where the model supports it. False: one token per row per
     # pass (kept so the benchmark can measure one against the other).
     pack_forced_runs: bool = True
+    # True: a prompt's prefill is saved on disk and loaded by later runs (`prompt_cache.py`).
+    prompt_on_disk: bool = True
 
     def __post_init__(self) -> None:
         import llguidance
@@ -121,25 +124,46 @@ class Decoder:
 
     def _prefill(self, prompt_ids: list[int]) -> tuple[Any, Any, Any]:
         """KV cache, last logits and (for a plain output layer, else None) last hidden state
-        of the prompt, computed once per distinct prompt."""
-        import torch
-
+        of the prompt: computed once per distinct prompt, or loaded when an earlier run saved
+        it (`prompt_cache.py`; the same bits either way)."""
         key = tuple(prompt_ids)
         if key not in self._prompt_cache:
             start = time.perf_counter()
-            ids = torch.tensor([prompt_ids], device=self.loaded.device)
-            model = self.loaded.model
-            with torch.inference_mode():
-                if _plain_output_layer(model):
-                    out = model.base_model(input_ids=ids, use_cache=True)
-                    hidden = out.last_hidden_state[:, -1, :]
-                    logits = self.head(hidden).float()
-                else:
-                    out = model(input_ids=ids, use_cache=True)
-                    hidden, logits = None, out.logits[:, -1, :].float()
-            self._prompt_cache = {key: (_cache_of(out), logits, hidden)}
+            saved = self._saved_prefill(prompt_ids)
+            prefill = saved.load() if saved is not None else None
+            if prefill is None:
+                prefill = self._compute_prefill(prompt_ids)
+                if saved is not None:
+                    saved.store(prefill)
+            self._prompt_cache = {key: (_PromptKV(prefill.layers), prefill.logits, prefill.hidden)}
             self.stats.prompt_s += time.perf_counter() - start
         return self._prompt_cache[key]
+
+    def _compute_prefill(self, prompt_ids: list[int]) -> Prefill:
+        import torch
+
+        ids = torch.tensor([prompt_ids], device=self.loaded.device)
+        model = self.loaded.model
+        with torch.inference_mode():
+            if _plain_output_layer(model):
+                out = model.base_model(input_ids=ids, use_cache=True)
+                hidden = out.last_hidden_state[:, -1, :]
+                logits = self.head(hidden).float()
+            else:
+                out = model(input_ids=ids, use_cache=True)
+                hidden, logits = None, out.logits[:, -1, :].float()
+        layers = [(layer.keys, layer.values) for layer in _cache_of(out).layers]
+        return Prefill(layers, logits, hidden)
+
+    def _saved_prefill(self, prompt_ids: list[int]) -> _SavedPrefill | None:
+        """Where this prompt's prefill is kept on disk; None when the disk cache is off."""
+        if not self.prompt_on_disk:
+            return None
+        from synspec.generate.model import weights_hash
+
+        loaded = self.loaded
+        key = prompt_cache.cache_key(weights_hash(loaded.location), loaded.dtype, loaded.device, prompt_ids)
+        return _SavedPrefill(key, loaded.device)
 
     def matcher(self, lark: str) -> Any:
         """A fresh matcher for a Lark grammar; a grammar llguidance rejects raises ValueError."""
@@ -388,6 +412,32 @@ class Decoder:
 
 
 _NO_MASK: Any = None  # set on first use (needs torch): an empty 4-D mask
+
+
+@dataclass(frozen=True)
+class _LayerKV:
+    keys: Any  # [1, KV, P, d]
+    values: Any
+
+
+class _PromptKV:
+    """A prompt's keys and values per layer, shaped like a transformers cache's `layers`
+    (all the batch caches read from it), whether computed now or loaded from disk."""
+
+    def __init__(self, layers: list[tuple[Any, Any]]) -> None:
+        self.layers = [_LayerKV(keys, values) for keys, values in layers]
+
+
+@dataclass(frozen=True)
+class _SavedPrefill:
+    key: str
+    device: str
+
+    def load(self) -> Prefill | None:
+        return prompt_cache.load(self.key, self.device)
+
+    def store(self, prefill: Prefill) -> None:
+        prompt_cache.store(self.key, prefill)
 
 
 class _PackedRun:
