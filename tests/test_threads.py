@@ -176,3 +176,29 @@ def test_cpuinfo_without_bf16_picks_float32(monkeypatch) -> None:
     assert model.pick_dtype("cpu", "bfloat16") == "bfloat16"
     with pytest.raises(UserError, match="unknown dtype"):
         model.pick_dtype("cpu", "float16")
+
+
+def test_the_watch_is_asked_before_every_decoder_layer_while_decoding(monkeypatch) -> None:
+    """A pass can take seconds when a neighbour arrives: the decoding loop lets the watch act
+    per layer, and only while it decodes."""
+    import torch
+    import transformers
+
+    from synspec.generate.engines import decode
+
+    config = transformers.LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=3,
+                                      num_attention_heads=2, vocab_size=50)
+    model = transformers.LlamaForCausalLM(config).eval()
+    ticks = []
+    monkeypatch.setattr(threads, "tick", lambda: ticks.append(1))
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.inference_mode():
+        with decode._load_watched_per_layer(model):
+            model(input_ids=ids)
+        assert ticks == []  # no watch installed: no hooks
+        monkeypatch.setattr(threads, "_WATCH", object())
+        with decode._load_watched_per_layer(model):
+            model(input_ids=ids)
+        assert len(ticks) == 3
+        model(input_ids=ids)
+    assert len(ticks) == 3  # the hooks are gone after decoding

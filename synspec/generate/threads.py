@@ -239,9 +239,15 @@ _WATCH: LoadWatch | None = None
 
 
 def tick() -> None:
-    """Called by the decoding loop once per step: lets the load watch act (cheap otherwise)."""
+    """Called by the decoding loop (per pass, and per layer: `decode._load_watched_per_layer`):
+    lets the load watch act (cheap otherwise)."""
     if _WATCH is not None:
         _WATCH.tick()
+
+
+def watching() -> bool:
+    """Whether a load watch is installed (`apply` with a measured auto choice)."""
+    return _WATCH is not None
 
 
 def watched_changes() -> list[str]:
