@@ -38,6 +38,8 @@ def _packed_hidden(model, prompt, rows: list[list[int]], passes: list[list[int]]
     """Hidden states per row and position from packed passes; the first row leaves the batch
     after pass `drop_after` (when given), as finished rows do."""
     cache = packed.PackedCache(_prompt_cache(model, prompt), len(rows), 32)
+    for buffer in (*cache.suffix_keys, *cache.suffix_values):
+        buffer.fill_(float("nan"))  # what uninitialised memory may hold: it must never be read
     packed.register()
     config = model.config
     original, config._attn_implementation = config._attn_implementation, packed.PACKED_ATTENTION
