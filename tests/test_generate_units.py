@@ -163,6 +163,21 @@ def test_unpack_matches_llguidance_bit_order() -> None:
     assert np.flatnonzero(allowed[1]).tolist() == [32]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 95), max_size=3), min_size=1, max_size=6))
+def test_the_one_allowed_token_is_read_from_the_bitmask(rows: list[list[int]]) -> None:
+    """`_only_allowed` (the forced-token test of the packed loop) agrees with unpacking the mask,
+    including token 31 (the sign bit of llguidance's int32 words)."""
+    words = np.zeros((len(rows), 3), dtype=np.int32)
+    for r, tokens in enumerate(rows):
+        for token in tokens:
+            words[r, token // 32] |= np.int32(np.uint32(1 << (token % 32)).view(np.int32))
+    allowed = decode._unpack(words, 96)
+    expected = [int(np.flatnonzero(a)[0]) if a.sum() == 1 else
+                (decode._NOTHING_ALLOWED if a.sum() == 0 else decode._A_CHOICE) for a in allowed]
+    assert decode._only_allowed(words).tolist() == expected
+
+
 def test_sparse_sampling_only_picks_allowed_tokens() -> None:
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(4, 100)

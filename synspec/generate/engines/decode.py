@@ -397,15 +397,12 @@ class Decoder:
         todo = rows
         while todo:
             llt.fill_next_token_bitmask_par(self.executor, [(run.matcher(r), r) for r in todo], run.bitmask)
-            words = run.bitmask[todo].numpy()
-            counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
             still = []
-            for r, words_of_row, count in zip(todo, words, counts, strict=True):
-                if count != 1:
-                    if count == 0:  # nothing allowed: the row stops here, unfinished
+            for r, token in zip(todo, _only_allowed(run.bitmask[todo].numpy()).tolist(), strict=True):
+                if token < 0:
+                    if token == _NOTHING_ALLOWED:  # the row stops here, unfinished
                         run.finish(r, False)
                     continue  # a choice: its mask waits for the next draw
-                token = int(_unpack(words_of_row[None, :], self.vocab)[0].nonzero()[0][0])
                 self.stats.tokens += 1
                 self.stats.forced += 1
                 if run.take(r, token, self.eos):
@@ -611,6 +608,27 @@ def _cache_of(out: Any) -> Any:
     `past_key_values` in transformers 5)."""
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
+
+
+_NOTHING_ALLOWED, _A_CHOICE = -1, -2
+
+
+def _only_allowed(bitmask: np.ndarray) -> np.ndarray:
+    """Per row of llguidance's int32 bitmask: the one allowed token, `_NOTHING_ALLOWED`, or
+    `_A_CHOICE` (two or more). One token means one nonzero word holding a power of two.
+
+    >>> mask = np.zeros((3, 2), dtype=np.int32)
+    >>> mask[0, 1] = 1 << 3; mask[2, 0] = 0b101
+    >>> _only_allowed(mask).tolist()
+    [35, -1, -2]
+    """
+    words = np.ascontiguousarray(bitmask).view(np.uint32)
+    nonzero = words != 0
+    first = nonzero.argmax(axis=1)
+    word = words[np.arange(len(words)), first]
+    single = (nonzero.sum(axis=1) == 1) & ((word & (word - np.uint32(1))) == 0)
+    bit = np.log2(np.where(single, word, 1)).astype(np.int64)  # exact for powers of two
+    return np.where(single, 32 * first + bit, np.where(nonzero.any(axis=1), _A_CHOICE, _NOTHING_ALLOWED))
 
 
 def _unpack(bitmask: np.ndarray, vocab: int) -> np.ndarray:
