@@ -110,13 +110,13 @@ class PackedCache:
         width = max(counts)
         if width == 0:
             raise ValueError("a packed pass needs at least one token")
-        rows = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
-        starts = torch.tensor(counts).cumsum(0) - torch.tensor(counts)
+        per_row = torch.tensor(counts)
+        rows = torch.repeat_interleave(torch.arange(len(counts)), per_row)
+        starts = per_row.cumsum(0) - per_row
         slots = torch.arange(len(rows)) - starts[rows]
-        after = self.lengths + torch.tensor(counts)
-        if int(after.max()) > self.capacity:
+        stored = int((self.lengths + per_row).max())
+        if stored > self.capacity:
             raise RuntimeError("packed cache is full: a row is longer than max_new_tokens")
-        stored = int(after.max())
         if stored > self.zeroed:
             # A row shorter than the longest is read up to `stored` with zero weight past its
             # end; 0 x an uninitialised NaN would still be NaN, so those positions must be zeros.
