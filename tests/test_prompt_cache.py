@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from synspec.generate import prompt_cache
-from synspec.generate.prompt_cache import Prefill
+from synspec.generate.prompt_cache import LayerKV, Prefill
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def _prefill(seed: int = 0, layers: int = 3, dtype: torch.dtype = torch.float32)
     def rand(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=generator).to(dtype)
 
-    return Prefill([(rand(1, 2, 5, 4), rand(1, 2, 5, 4)) for _ in range(layers)], rand(1, 11).float(),
+    return Prefill([LayerKV(rand(1, 2, 5, 4), rand(1, 2, 5, 4)) for _ in range(layers)], rand(1, 11).float(),
                    rand(1, 8))
 
 

@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from synspec.atomic import AtomicWriter
 from synspec.generate import weights_cache
@@ -34,11 +34,22 @@ MAX_BYTES = 512 * 1024 * 1024  # ~13 diabetes prompts in float32
 SUFFIX = ".safetensors"
 
 
+class LayerKV(NamedTuple):
+    """One layer's prompt keys and values, [1, KV, P, d]."""
+
+    keys: Any
+    values: Any
+
+
 @dataclass(frozen=True)
 class Prefill:
-    """A prompt's prefill: per layer (keys, values) [1, KV, P, d]; last hidden state and logits."""
+    """A prompt's prefill: per layer its keys and values; the last hidden state and logits.
 
-    layers: list[tuple[Any, Any]]
+    `layers` is shaped like a transformers cache's (`.layers[i].keys`), so the batch caches
+    read a computed and a loaded prefill alike.
+    """
+
+    layers: list[LayerKV]
     logits: Any
     hidden: Any | None
 
@@ -91,7 +102,8 @@ def load(key: str, device: str) -> Prefill | None:
         if metadata.get("key") != key or metadata.get("digest") != _digest(tensors):
             return None
         count = int(metadata["layers"])
-        layers = [(tensors[f"keys.{i}"].to(device), tensors[f"values.{i}"].to(device)) for i in range(count)]
+        layers = [LayerKV(tensors[f"keys.{i}"].to(device), tensors[f"values.{i}"].to(device))
+                  for i in range(count)]
         hidden = tensors["hidden"].to(device) if "hidden" in tensors else None
         os.utime(path)  # recently used: the last to be evicted
         return Prefill(layers, tensors["logits"].to(device), hidden)

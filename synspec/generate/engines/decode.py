@@ -26,6 +26,7 @@ function of (prompt, grammars, seed, batch size) on one machine.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from synspec.generate import prompt_cache, threads
 from synspec.generate.engines import packed, shared_prefix
 from synspec.generate.engines.shared_prefix import ATTENTION_NAME, SharedPrefixCache
 from synspec.generate.model import LoadedModel
-from synspec.generate.prompt_cache import Prefill
+from synspec.generate.prompt_cache import LayerKV, Prefill
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Decoder:
         self.eos = tok.eos_token_id
         self.head = self.loaded.model.get_output_embeddings()
         self.vocab = int(self.head.weight.shape[0])
-        self._prompt_cache: dict[tuple[int, ...], tuple[Any, Any, Any]] = {}
+        self._prompt_cache: dict[tuple[int, ...], Prefill] = {}
 
     # ---- prompts ------------------------------------------------------------------
     def encode_prompt(self, prompt: str) -> list[int]:
@@ -122,20 +123,20 @@ class Decoder:
             return [int(i) for i in ids]
         return [int(i) for i in tok(prompt)["input_ids"]]
 
-    def _prefill(self, prompt_ids: list[int]) -> tuple[Any, Any, Any]:
-        """KV cache, last logits and (for a plain output layer, else None) last hidden state
-        of the prompt: computed once per distinct prompt, or loaded when an earlier run saved
+    def _prefill(self, prompt_ids: list[int]) -> Prefill:
+        """The prompt's KV cache, last logits and (for a plain output layer, else None) last
+        hidden state: computed once per distinct prompt, or loaded when an earlier run saved
         it (`prompt_cache.py`; the same bits either way)."""
         key = tuple(prompt_ids)
         if key not in self._prompt_cache:
             start = time.perf_counter()
-            saved = self._saved_prefill(prompt_ids)
-            prefill = saved.load() if saved is not None else None
+            disk_key = self._prefill_key(prompt_ids)
+            prefill = prompt_cache.load(disk_key, self.loaded.device) if disk_key else None
             if prefill is None:
                 prefill = self._compute_prefill(prompt_ids)
-                if saved is not None:
-                    saved.store(prefill)
-            self._prompt_cache = {key: (_PromptKV(prefill.layers), prefill.logits, prefill.hidden)}
+                if disk_key:
+                    prompt_cache.store(disk_key, prefill)
+            self._prompt_cache = {key: prefill}
             self.stats.prompt_s += time.perf_counter() - start
         return self._prompt_cache[key]
 
@@ -152,18 +153,17 @@ class Decoder:
             else:
                 out = model(input_ids=ids, use_cache=True)
                 hidden, logits = None, out.logits[:, -1, :].float()
-        layers = [(layer.keys, layer.values) for layer in _cache_of(out).layers]
+        layers = [LayerKV(layer.keys, layer.values) for layer in _cache_of(out).layers]
         return Prefill(layers, logits, hidden)
 
-    def _saved_prefill(self, prompt_ids: list[int]) -> _SavedPrefill | None:
-        """Where this prompt's prefill is kept on disk; None when the disk cache is off."""
+    def _prefill_key(self, prompt_ids: list[int]) -> str | None:
+        """The key of this prompt's prefill on disk; None when the disk cache is off."""
         if not self.prompt_on_disk:
             return None
         from synspec.generate.model import weights_hash
 
         loaded = self.loaded
-        key = prompt_cache.cache_key(weights_hash(loaded.location), loaded.dtype, loaded.device, prompt_ids)
-        return _SavedPrefill(key, loaded.device)
+        return prompt_cache.cache_key(weights_hash(loaded.location), loaded.dtype, loaded.device, prompt_ids)
 
     def matcher(self, lark: str) -> Any:
         """A fresh matcher for a Lark grammar; a grammar llguidance rejects raises ValueError."""
@@ -188,12 +188,12 @@ class Decoder:
         if matchers is not None and self._packs():
             return self._decode_packed(prompt_ids, matchers, temperature=temperature, seed=seed,
                                        max_new_tokens=max_new_tokens, on_row=on_row)
-        cache0, logits0, _ = self._prefill(prompt_ids)
+        prompt = self._prefill(prompt_ids)
         if self.shared_prefix:
-            cache = SharedPrefixCache(cache0, n, max_new_tokens)
+            cache = SharedPrefixCache(prompt, n, max_new_tokens)
         else:
-            cache = _batch_cache(self.loaded.model, cache0, n, len(prompt_ids) + max_new_tokens + 1)
-        logits = logits0.expand(n, -1).clone()
+            cache = _batch_cache(self.loaded.model, prompt, n, len(prompt_ids) + max_new_tokens + 1)
+        logits = prompt.logits.expand(n, -1).clone()
         hidden = None  # the last hidden states, when the logits were not computed (sparse head)
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         bitmask = llt.allocate_token_bitmask(n, self.vocab)
@@ -329,9 +329,10 @@ class Decoder:
         import torch
 
         n = len(matchers)
-        cache0, _, hidden0 = self._prefill(prompt_ids)
-        cache = packed.PackedCache(cache0, n, max_new_tokens + 1)
-        hidden = hidden0.expand(n, -1).clone()
+        prompt = self._prefill(prompt_ids)
+        assert prompt.hidden is not None  # `_packs` asked for a plain output layer
+        cache = packed.PackedCache(prompt, n, max_new_tokens + 1)
+        hidden = prompt.hidden.expand(n, -1).clone()
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         run = _PackedRun(matchers, llt.allocate_token_bitmask(n, self.vocab), max_new_tokens)
         model = self.loaded.model
@@ -383,9 +384,8 @@ class Decoder:
         ids = torch.tensor([[t for tokens in run.pending for t in tokens]], device=self.loaded.device)
         positions = (plan.positions + cache.prefix_length).view(1, -1).to(self.loaded.device)
         with torch.inference_mode():
-            # A 4-D attention mask is passed through untouched (packed_attention builds its own).
             out = self.loaded.model.base_model(input_ids=ids, position_ids=positions, cache=cache,
-                                               attention_mask=_NO_MASK, use_cache=True)
+                                               attention_mask=_no_mask(), use_cache=True)
         cache.finish_step()
         last = torch.tensor(counts).cumsum(0)[fed] - 1  # each fed row's last token in the pass
         return out.last_hidden_state[0].index_select(0, last.to(self.loaded.device))
@@ -408,35 +408,6 @@ class Decoder:
                 if run.take(r, token, self.eos):
                     still.append(r)
             todo = still
-
-
-_NO_MASK: Any = None  # set on first use (needs torch): an empty 4-D mask
-
-
-@dataclass(frozen=True)
-class _LayerKV:
-    keys: Any  # [1, KV, P, d]
-    values: Any
-
-
-class _PromptKV:
-    """A prompt's keys and values per layer, shaped like a transformers cache's `layers`
-    (all the batch caches read from it), whether computed now or loaded from disk."""
-
-    def __init__(self, layers: list[tuple[Any, Any]]) -> None:
-        self.layers = [_LayerKV(keys, values) for keys, values in layers]
-
-
-@dataclass(frozen=True)
-class _SavedPrefill:
-    key: str
-    device: str
-
-    def load(self) -> Prefill | None:
-        return prompt_cache.load(self.key, self.device)
-
-    def store(self, prefill: Prefill) -> None:
-        prompt_cache.store(self.key, prefill)
 
 
 class _PackedRun:
@@ -549,14 +520,9 @@ def _attention_implementation(model: Any, name: str | None,
     Only the steps switch: the prompt's prefill (and the Outlines backend, which pads
     batches and needs masks) keep the model's own attention.
     """
-    global _NO_MASK
     if name is None:
         yield
         return
-    if _NO_MASK is None:
-        import torch
-
-        _NO_MASK = torch.zeros((1, 1, 0, 0), dtype=torch.bool)
     register()
     config = model.config
     original = config._attn_implementation
@@ -601,6 +567,15 @@ def _select_rows(cache: Any, index: Any) -> None:
     for layer in cache.layers:
         layer.keys = layer.keys.index_select(0, index)
         layer.values = layer.values.index_select(0, index)
+
+
+@functools.cache
+def _no_mask() -> Any:
+    """An empty 4-D attention mask: transformers passes a 4-D mask through untouched, so no
+    causal mask is built for a packed pass (`packed_attention` builds its own)."""
+    import torch
+
+    return torch.zeros((1, 1, 0, 0), dtype=torch.bool)
 
 
 def _cache_of(out: Any) -> Any:

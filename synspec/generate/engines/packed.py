@@ -207,8 +207,10 @@ def packed_attention(module: Any, query: Any, key: Any, value: Any, attention_ma
     sees = torch.arange(stored).view(1, 1, stored) <= (plan.before.view(-1, 1, 1)
                                                         + torch.arange(width).view(1, width, 1))
     scores.masked_fill_(~sees.view(batch, 1, width, 1, stored), float("-inf"))
-    own_lse = torch.logsumexp(scores, dim=-1)  # [B, KV, W, G]; -inf only for padding queries
-    weights = torch.exp(scores - own_lse.unsqueeze(-1)).nan_to_num_(0.0)
+    # Position 0 of every row is stored and visible to every query (padding ones included), so
+    # no log-sum-exp is -inf.
+    own_lse = torch.logsumexp(scores, dim=-1)  # [B, KV, W, G]
+    weights = torch.exp(scores - own_lse.unsqueeze(-1))
     own_out = torch.matmul(weights.view(batch, kv_heads, width * groups, stored).to(query.dtype),
                            value.suffix.permute(0, 2, 1, 3))  # [B, KV, W*G, d]
     own_out = own_out.view(batch, kv_heads, width, groups, dim).permute(0, 2, 1, 3, 4)
