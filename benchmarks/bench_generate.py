@@ -3,7 +3,7 @@
 Usage (from the repository root; one command, prints Markdown):
     python -m benchmarks.bench_generate [--specs diabetes stroke cirrhosis] [--batch-sizes 1 8 32]
         [--rows 32] [--engines local outlines] [--dtype float32] [--prompt-kv shared copied]
-        [--passes packed one-token]
+        [--passes packed one-token] [--shard-rows 64 128]
     python -m benchmarks.bench_generate --fidelity OUT.csv [OUT2.csv ...]
         (fidelity of `synspec run` outputs against the real data, one table row per file)
 
@@ -15,7 +15,8 @@ process and at the same batch size, decodes the same number of steps with no gra
 the grammar left no choice for (one allowed token). `--prompt-kv copied` measures our loop with
 the prompt's KV copied into every row (the design before `shared_prefix.py`), `--passes
 one-token` with one token per row per forward pass (the loop before `packed.py`; the copied
-cache always decodes that way). Timings on a
+cache always decodes that way), `--shard-rows 64 128` a batch of 128 as two shards on worker
+threads against one (the decoder before `shards.py`). Timings on a
 shared machine are noisy: the table header records `uptime` load averages.
 """
 
@@ -48,7 +49,7 @@ def _peak_rss_mb() -> float:
 def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[str], dtype: str,
                temperature: float, prompt_kv: list[str],
                seeding_mode: str | None = None, full_logits: bool = False,
-               passes: tuple[str, ...] = ("packed",)) -> list[str]:
+               passes: tuple[str, ...] = ("packed",), shard_rows: tuple[int, ...] = (64,)) -> list[str]:
     from synspec.cli.common import load_spec
     from synspec.generate import engines, pipeline, seeding
     from synspec.generate.checking import RowChecker
@@ -73,14 +74,19 @@ def bench_spec(name: str, batch_sizes: list[int], rows: int, engine_names: list[
     for engine_name in engine_names:
         engine = engines.create(engine_name, loaded=loaded)
         own_loop = isinstance(engine, LocalEngine)  # only our loop has a prompt KV to vary and stats
-        layouts = [(kv, mode) for kv in prompt_kv for mode in passes if kv == "shared" or mode == passes[0]]
-        for kv, pass_mode in layouts if own_loop else [("-", "-")]:
+        layouts = [(kv, mode, size) for kv in prompt_kv for mode in passes for size in shard_rows
+                   if kv == "shared" or mode == passes[0]]
+        for kv, pass_mode, size in layouts if own_loop else [("-", "-", 0)]:
             plain.shared_prefix = kv != "copied"
             plain.pack_forced_runs = pass_mode == "packed"
+            plain.shard_rows = size or plain.shard_rows
             if isinstance(engine, LocalEngine):
                 engine.decoder.shared_prefix = plain.shared_prefix
                 engine.decoder.pack_forced_runs = plain.pack_forced_runs
+                engine.decoder.shard_rows = plain.shard_rows
             label = kv if pass_mode != "one-token" or kv == "copied" else f"{kv}, one token per pass"
+            if len(shard_rows) > 1 and own_loop:
+                label += f", shards of {size}"
             mode = (seeding_mode or seeding.DEFAULT_MODE) if engine.per_row_grammars else "none"
             seeded = seeding.seeded_columns(spec, mode)
             warm_up = Sampling(temperature, 0, max_new)
@@ -201,6 +207,8 @@ def main() -> None:
                         help="our loop's prompt cache: shared by the batch, or copied per row")
     parser.add_argument("--passes", nargs="+", default=["packed"], choices=["packed", "one-token"],
                         help="our loop under a grammar: forced runs fed in one pass, or one token per pass")
+    parser.add_argument("--shard-rows", nargs="+", type=int, default=[64],
+                        help="rows per shard: a batch's shards are decoded on worker threads (shards.py)")
     parser.add_argument("--threads", default="auto", help="torch threads, as `synspec run --threads`")
     parser.add_argument("--fidelity", nargs="+", type=Path, help="score these run outputs instead")
     args = parser.parse_args()
@@ -224,7 +232,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for name in args.specs:
         bench_spec(name, args.batch_sizes, args.rows, args.engines, args.dtype, args.temperature,
-                   args.prompt_kv, args.seeding, args.full_logits, tuple(args.passes))
+                   args.prompt_kv, args.seeding, args.full_logits, tuple(args.passes), tuple(args.shard_rows))
     print(f"load average at end {_load_average()}")
 
 

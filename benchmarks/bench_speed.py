@@ -57,8 +57,10 @@ class Result:
         model = self.manifest.get("model", {})
         load = timings.get("model_load_s")
         rate = timings.get("rows_per_s")
+        workers = "" if compute.get("workers") is None else f"; {compute['workers']} workers"
         return (f"| {self.label} | {self.dtype} | {self.load_avg:.2f} | {compute.get('threads', '-')} "
-                f"({compute.get('threads_reason', '-')}) | {model.get('loaded_from') or '-'} | "
+                f"({compute.get('threads_reason', '-')}{workers}) | "
+                f"{model.get('loaded_from') or '-'} | "
                 f"{'-' if load is None else f'{load:.1f}'} | {self.manifest['counts']['accepted']} | "
                 f"{'-' if rate is None else f'{rate:.2f}'} | {self.wall_s:.1f} |")
 

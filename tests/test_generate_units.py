@@ -414,6 +414,33 @@ def test_forced_runs_fed_in_one_pass_decode_the_rows_one_token_passes_decode(dia
     assert packed_stats.steps < single_stats.steps / 2
 
 
+@pytest.mark.model
+@pytest.mark.parametrize("pack", [True, False])
+def test_a_batchs_rows_do_not_depend_on_the_workers_that_decode_its_shards(diabetes: ir.Spec,
+                                                                           pack: bool) -> None:
+    """Shards of 2 rows (3 shards for 5 rows), sampled at temperature 1: the same texts on
+    this thread with 2 torch threads as on 3 worker threads with one each."""
+    from synspec.generate import seeding, threads
+    from synspec.targets.grammar import row_grammar
+    from synspec.targets.prompt import render_prompt
+
+    loaded = model.load_cached(dtype="float32")
+    columns = seeding.seeded_columns(diabetes, "levels")
+    draws = seeding.draw(diabetes, "levels", columns, 5, seed=4, batch_index=0)
+    grammars = [row_grammar(diabetes, fixed=fixed).lark for fixed in draws]
+    decoder = decode.Decoder(loaded, shard_rows=2, pack_forced_runs=pack)
+    ids = decoder.encode_prompt(render_prompt(diabetes, "clin_rule"))
+    finished: dict[int, list[int]] = {}
+    texts = {}
+    for count, each in ((1, 2), (3, 1)):
+        rows = decoder.decode(ids, grammars, seed=11, max_new_tokens=64, workers=threads.Workers(count, each),
+                              on_row=finished.setdefault(count, []).append)
+        texts[count] = [r.text for r in rows]
+    assert texts[1] == texts[3]
+    assert finished[1][-1] == finished[3][-1] == 5
+    assert decoder.stats.sequences == 10
+
+
 def _greedy_texts(decoder: decode.Decoder, spec: ir.Spec, grammars: list[str]) -> list[str]:
     """Greedy rows (all complete) of the clin_rule prompt under `grammars`."""
     from synspec.targets.prompt import render_prompt

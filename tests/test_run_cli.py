@@ -238,11 +238,15 @@ def test_resume_after_kill_reaches_exactly_n_identical_rows(tmp_path: Path) -> N
 
 @pytest.mark.model
 @pytest.mark.parametrize("dtype", ["auto", "float32", "int8"])
-def test_thread_count_changes_no_byte(tmp_path: Path, dtype: str) -> None:
+def test_thread_count_changes_no_byte(tmp_path: Path, dtype: str, monkeypatch) -> None:
     """The model writes the numbers (`--seeding levels`), on one thread and on two: the same
-    bytes, and each manifest says how many threads it used and why."""
+    bytes, and each manifest says how many threads it used and why. Batches of 3 rows are
+    two shards here: one thread decodes them in turn, two threads as two workers."""
     import torch
 
+    from synspec.generate.engines import shards
+
+    monkeypatch.setattr(shards, "SHARD_ROWS", 2)
     before = torch.get_num_threads()
     outs = {t: tmp_path / f"t{t}.csv" for t in (1, 2)}
     try:
@@ -250,7 +254,8 @@ def test_thread_count_changes_no_byte(tmp_path: Path, dtype: str) -> None:
             assert run_cli(DIABETES, "-n", 6, "-o", out, "--batch-size", 3, "--seed", 4,
                            "--seeding", "levels", "--threads", t, "--dtype", dtype) == 0
             compute = json.loads((tmp_path / f"t{t}.csv.manifest.json").read_text())["compute"]
-            assert (compute["threads"], compute["threads_reason"]) == (t, f"--threads {t}")
+            assert compute["threads"] == compute["workers"] == t
+            assert compute["threads_reason"] == f"--threads {t}"
     finally:
         torch.set_num_threads(before)
     assert outs[1].read_bytes() == outs[2].read_bytes()

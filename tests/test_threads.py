@@ -114,6 +114,7 @@ def _watch(monkeypatch, samples: list[tuple[float, dict[int, int], float]]) -> t
 
 
 def test_load_watch_follows_a_neighbour_that_comes_and_goes(monkeypatch) -> None:
+    """The watch counts the free cores; `threads.tick` makes the decoding thread follow them."""
     import torch
 
     before = torch.get_num_threads()
@@ -127,10 +128,11 @@ def test_load_watch_follows_a_neighbour_that_comes_and_goes(monkeypatch) -> None
             (3.0, {0: 300, 1: 300}, 4.3),  # on one thread now, the neighbour on the other core
             (4.0, {0: 400, 1: 300}, 5.3),  # it left
         ])
+        monkeypatch.setattr(threads, "_WATCH", watch)
         steps = []
         for _ in range(5):
             watch.advance()  # type: ignore[attr-defined]
-            watch.tick()
+            threads.tick()
             steps.append((watch.threads, torch.get_num_threads()))
     finally:
         torch.set_num_threads(before)
@@ -202,3 +204,67 @@ def test_the_watch_is_asked_before_every_decoder_layer_while_decoding(monkeypatc
         assert len(ticks) == 3
         model(input_ids=ids)
     assert len(ticks) == 3  # the hooks are gone after decoding
+
+
+@pytest.mark.parametrize("choice, torch_threads, shards, expected", [
+    (None, 2, 2, (2, 1)),  # apply never called: torch's own count is what we may use
+    (None, 2, 1, (1, 2)),
+    (threads.ThreadChoice(2, "auto: 2 allowed cores, 0 busy", 2, 0), 2, 2, (2, 1)),
+    # one of the two workers shares its core with the neighbour
+    (threads.ThreadChoice(1, "auto: 2 allowed cores, 1 busy", 2, 1), 1, 2, (2, 1)),
+    (threads.ThreadChoice(1, "auto: 2 allowed cores, 1 busy", 2, 1), 1, 1, (1, 1)),
+    (threads.ThreadChoice(16, "auto: 16 allowed cores, 0 busy", 16, 0), 16, 2, (2, 8)),
+    (threads.ThreadChoice(13, "auto: 16 allowed cores, 3 busy", 16, 3), 13, 2, (2, 6)),
+    (threads.ThreadChoice(1, "--threads 1", 2, None), 1, 2, (1, 1)),  # the user asked for one core
+    (threads.ThreadChoice(4, "--threads 4", 2, None), 4, 2, (2, 2)),
+])
+def test_workers_are_one_per_usable_core_up_to_the_shards(monkeypatch, choice, torch_threads, shards,
+                                                          expected) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_CHOICE", choice)
+    monkeypatch.setattr(threads, "_WATCH", None)
+    torch.set_num_threads(torch_threads)
+    try:
+        workers = threads.workers_for(shards)
+    finally:
+        torch.set_num_threads(before)
+    assert (workers.count, workers.threads_each) == expected
+
+
+def test_a_worker_computes_with_its_share_of_the_free_cores(monkeypatch) -> None:
+    """torch's thread count is per calling thread: a worker sets its own and follows the
+    watch with its share, and the caller's count is left alone."""
+    import threading
+
+    import torch
+
+    class Watch:
+        threads = 4
+
+        def tick(self) -> None:
+            pass
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    monkeypatch.setattr(threads, "_WATCH", Watch())
+    seen: list[int] = []
+
+    def worker() -> None:
+        threads.enter_worker(threads.Workers(2, 1))
+        seen.append(torch.get_num_threads())
+        threads.tick()  # 4 free cores, 2 workers: 2 each
+        seen.append(torch.get_num_threads())
+        Watch.threads = 1  # a neighbour arrived: never fewer than one
+        threads.tick()
+        seen.append(torch.get_num_threads())
+
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert seen == [1, 2, 1]
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

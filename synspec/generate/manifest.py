@@ -62,6 +62,9 @@ class ComputeRecord(_Record):
     threads: int | None = None  # torch threads; None until the model is needed
     threads_reason: str | None = None  # "--threads N" or "auto: A allowed cores, B busy"
     busy_cores: int | None = None  # measured at the start of decoding (auto only)
+    # Worker threads a full batch's shards are decoded by (`engines/shards.py`), each computing
+    # with threads // workers torch threads, at least one; None for engines without shards.
+    workers: int | None = None
     # Changes while decoding (auto only: `threads.LoadWatch`), e.g. "12.3 s: 1 thread (other
     # processes took 1.0 cores)"; None when the count never changed.
     thread_changes: list[str] | None = None

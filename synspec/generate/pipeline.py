@@ -31,6 +31,7 @@ from synspec.generate import manifest as mf
 from synspec.generate.checking import RowChecker, SoftOutcome
 from synspec.generate.cpu import cpu_info
 from synspec.generate.engines import Engine, Sampling
+from synspec.generate.engines.local import LocalEngine
 from synspec.generate.engines.server import ServerSettings
 from synspec.generate.examples import Examples, read_examples
 from synspec.generate.expectations import ExpectationQuota
@@ -353,9 +354,9 @@ class _Batch:
 
 
 def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, state: _State,
-                  progress: Progress, requested_threads: int | None = None) -> None:
+                  progress: Progress, requested_threads: int | None = None, batch: int = 1) -> None:
     """Size torch's threads to the free cores and load the model, the first time a row needs
-    it; record both in the manifest."""
+    it; record both in the manifest (with the workers a batch of `batch` rows is decoded by)."""
     if state.engine_ready:
         return
     if not engines.entry(manifest.engine).remote:  # a server computes elsewhere: no torch here
@@ -365,6 +366,8 @@ def ensure_engine(engine: Engine, prompt: Prompt, manifest: mf.RunManifest, stat
             manifest.compute.threads = choice.threads
             manifest.compute.threads_reason = choice.reason
             manifest.compute.busy_cores = choice.busy_cores
+            if isinstance(engine, LocalEngine):
+                manifest.compute.workers = engine.workers(batch).count
     if not engine.loaded:
         progress.phase("loading model")
         began = time.perf_counter()
@@ -414,7 +417,7 @@ def make_batch(config: RunConfig, plan: Plan, engine: Engine, prompt: Prompt, ma
     if to_decode:
         built = [plan.grammars.for_row(fixed[i]) for i in to_decode]
         relaxed = sum(1 for _, dropped in built if dropped)
-        ensure_engine(engine, prompt, manifest, state, progress, config.threads)
+        ensure_engine(engine, prompt, manifest, state, progress, config.threads, config.batch)
         sampling = Sampling(temperature=config.temperature, seed=batch_seed(config.seed, state.batch_index),
                             max_new_tokens=plan.max_new_tokens,
                             on_row=lambda done: progress.decoded(done, len(to_decode)))

@@ -31,14 +31,23 @@ How OpenMP's threads wait between parallel regions (set before torch is first im
 The policy has to be chosen before torch is imported, so before the load is measured:
 `pipeline.run` calls `prepare_environment(spin=...)` first thing.
 
+A batch of two or more shards (`engines/shards.py`) is decoded by worker threads, one per
+allowed core up to the shard count, each computing with its share of the free cores
+(`workers_for`, at least one thread). On two cores that is two single-threaded workers, also
+with one core busy: a worker has no barrier to wait at, so sharing its core with a
+neighbour only slows that worker (measured faster than one thread alone, docs/benchmarks.md).
+Each worker sets its own torch threads (OpenMP's and MKL's counts are per calling thread),
+and follows the load watch on its own thread (`tick`).
+
 The thread count changes no output byte: every batch's sampling is seeded by
-(seed, batch) and the kernels' sums do not depend on how the work is split
-(tests/test_run_cli.py runs the same rows on 1 and 2 threads).
+(seed, batch), every shard's by (seed, batch, shard), and the kernels' sums do not depend
+on how the work is split (tests/test_run_cli.py runs the same rows on 1 and 2 threads).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +63,15 @@ class ThreadChoice:
     reason: str  # how it was chosen, for the manifest: "--threads 2" or "auto: ..."
     allowed_cores: int
     busy_cores: int | None  # None when it was not measured (--threads, or no /proc/stat)
+
+
+@dataclass(frozen=True)
+class Workers:
+    """How a batch's shards are decoded: by `count` threads (1: on the calling thread), each
+    computing with `threads_each` torch threads."""
+
+    count: int
+    threads_each: int
 
 
 _MARK = "SYNSPEC_OPENMP_SET"  # names the OpenMP variable synspec set; child processes inherit it
@@ -180,9 +198,43 @@ def apply(choice: ThreadChoice) -> None:
 
     if torch.get_num_threads() != choice.threads:
         torch.set_num_threads(choice.threads)
-    global _WATCH
+    global _WATCH, _CHOICE
+    _CHOICE = choice
+    _LOCAL.share = 1
     measured = choice.busy_cores is not None and choice.reason.startswith("auto")
     _WATCH = LoadWatch(choice) if measured else None
+
+
+def workers_for(shards: int) -> Workers:
+    """The workers that decode a batch of `shards` shards: one per core we may use, up to the
+    shard count, and the free cores shared among them (at least one thread each).
+
+    The cores we may use: every allowed core under `auto` (a worker beside a busy neighbour
+    is slower, not stalled), N under `--threads N`, torch's thread count when `apply` was
+    never called (a benchmark or test driving the decoder directly).
+    """
+    import torch
+
+    choice = _CHOICE
+    if choice is None:
+        cores = free = torch.get_num_threads()
+    elif choice.reason.startswith("auto"):
+        cores = choice.allowed_cores
+        free = _WATCH.threads if _WATCH is not None else choice.threads
+    else:
+        cores = free = choice.threads
+    count = max(1, min(shards, cores))
+    return Workers(count, max(1, free // count))
+
+
+def enter_worker(workers: Workers) -> None:
+    """Called first on a worker thread: compute with `workers.threads_each` threads here, and
+    follow the load watch with this thread's share of the free cores."""
+    import torch
+
+    _LOCAL.share = workers.count
+    if torch.get_num_threads() != workers.threads_each:
+        torch.set_num_threads(workers.threads_each)
 
 
 def _own_seconds() -> float:
@@ -192,7 +244,8 @@ def _own_seconds() -> float:
 
 
 class LoadWatch:
-    """Re-sizes torch's threads while decoding to the allowed cores other processes leave free.
+    """Follows, while decoding, how many allowed cores other processes leave free (`threads`);
+    the decoding threads compute with them (`tick`, `follow`).
 
     Other processes' load = the allowed cores' busy ticks minus this process's own CPU time,
     over the last interval. A neighbour that arrives takes us down to the free cores (one
@@ -203,20 +256,28 @@ class LoadWatch:
 
     def __init__(self, choice: ThreadChoice, interval_s: float = WATCH_INTERVAL_S) -> None:
         self.cpus = allowed_cpus()
-        self.threads = choice.threads
+        self.threads = choice.threads  # the free cores: what the decoding threads share
         self.interval_s = interval_s
         self.started = time.monotonic()
         self.changes: list[str] = []
         self._last = self._sample()
+        self._measuring = threading.Lock()  # shard workers tick it from their own threads
 
     def _sample(self) -> tuple[float, dict[int, int] | None, float]:
         return time.monotonic(), _cpu_times(self.cpus), _own_seconds()
 
     def tick(self) -> None:
-        """Measure (at most once per interval) and change the thread count if the load did."""
+        """Measure (at most once per interval) and change the free core count if the load did
+        (`follow` makes the calling thread compute with it)."""
         now = time.monotonic()
-        if now - self._last[0] < self.interval_s:
+        if now - self._last[0] < self.interval_s or not self._measuring.acquire(blocking=False):
             return
+        try:
+            self._measure(now)
+        finally:
+            self._measuring.release()
+
+    def _measure(self, now: float) -> None:
         sample = self._sample()
         before, self._last = self._last, sample
         if before[1] is None or sample[1] is None:
@@ -227,22 +288,38 @@ class LoadWatch:
         others = max(0.0, busy - own) / ticks if ticks > 0 else 0.0
         target = max(1, len(self.cpus) - int(others + 0.5))
         if target != self.threads:
-            import torch
-
-            torch.set_num_threads(target)
             self.threads = target
             self.changes.append(f"{now - self.started:.1f} s: {target} thread{'s' * (target > 1)} "
                                 f"(other processes took {others:.1f} cores)")
 
 
 _WATCH: LoadWatch | None = None
+_CHOICE: ThreadChoice | None = None  # the choice `apply` made, for `workers_for`
+
+
+class _ThreadShare(threading.local):
+    share = 1  # how many decoding threads share the free cores: a worker's Workers.count
+
+
+_LOCAL = _ThreadShare()
 
 
 def tick() -> None:
-    """Called by the decoding loop (per pass, and per layer: `decode._load_watched_per_layer`):
-    lets the load watch act (cheap otherwise)."""
+    """Called by the decoding loop (per pass, and per layer: `decode._load_watched_per_layer`)
+    on whichever thread decodes: lets the load watch act, and makes this thread compute with
+    its share of the free cores (cheap otherwise)."""
     if _WATCH is not None:
         _WATCH.tick()
+        follow(_WATCH.threads)
+
+
+def follow(free: int) -> None:
+    """Compute with this thread's share of `free` cores (torch's thread count is per thread)."""
+    import torch
+
+    wanted = max(1, free // _LOCAL.share)
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
 
 
 def watching() -> bool:

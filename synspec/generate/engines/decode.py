@@ -15,13 +15,16 @@ sequence. Why a custom loop rather than `outlines.Generator` (kept in
   instead of ~31, the same multiply-adds (`_decode_packed`);
 - finished sequences leave the batch (their KV rows are dropped), so a batch costs
   the longest row, not padding steps for every row;
+- a batch of 128 is decoded as two shards of 64 on two worker threads, each computing with
+  its own core, instead of one batch on two OpenMP threads that meet at a barrier after
+  every parallel region (`shards.py`): faster idle, and a busy core only slows its worker;
 - under a grammar only the allowed tokens' logits are computed: the output layer
   (576 x 49,152 weights, a fifth of the model's multiply-adds) is applied to the columns
   of the tokens some row of the batch may take, usually a few dozen (digits, separators,
   the forced tokens of drawn values), instead of the whole vocabulary. `full_logits=True`
   keeps the whole vocabulary (needed for `Decoded.log_weight`).
-Sampling uses a `torch.Generator` seeded by the caller, so a batch is a pure
-function of (prompt, grammars, seed, batch size) on one machine.
+Sampling uses a `torch.Generator` per shard seeded from the caller's seed, so a batch is a
+pure function of (prompt, grammars, seed, batch size) on one machine, whatever the threads.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from synspec.generate import prompt_cache, threads
-from synspec.generate.engines import packed, shared_prefix
+from synspec.generate.engines import packed, shards, shared_prefix
 from synspec.generate.engines.shared_prefix import ATTENTION_NAME, SharedPrefixCache
 from synspec.generate.model import LoadedModel
 from synspec.generate.prompt_cache import LayerKV, Prefill
@@ -97,6 +100,9 @@ class Decoder:
     pack_forced_runs: bool = True
     # True: a prompt's prefill is saved on disk and loaded by later runs (`prompt_cache.py`).
     prompt_on_disk: bool = True
+    # A batch is decoded as shards of at most this many rows (None: `shards.SHARD_ROWS`), on
+    # worker threads (`shards.py`).
+    shard_rows: int | None = None
 
     def __post_init__(self) -> None:
         import llguidance
@@ -173,26 +179,71 @@ class Decoder:
             raise ValueError(f"llguidance rejected the row grammar: {matcher.get_error()}")
         return matcher
 
-    # ---- the loop -----------------------------------------------------------------
+    # ---- a batch: shards on workers ---------------------------------------------------
     def decode(self, prompt_ids: list[int], grammars: list[str] | None, *, batch: int | None = None,
                temperature: float = 1.0, seed: int = 0, max_new_tokens: int = 128,
-               on_row: Callable[[int], None] | None = None) -> list[Decoded]:
+               on_row: Callable[[int], None] | None = None,
+               workers: threads.Workers | None = None) -> list[Decoded]:
         """One text per grammar (or `batch` unconstrained texts when grammars is None);
         `on_row(k)` is called each time the count k of finished rows grows (wide rows take
-        hundreds of steps: this is what lets a caller show progress before the batch ends)."""
+        hundreds of steps: this is what lets a caller show progress before the batch ends).
+
+        The batch is decoded as shards of at most `shard_rows` rows, shard k sampling with
+        `shards.shard_seed(seed, k)`, by `workers` (default `threads.workers_for`): the texts
+        do not depend on the workers (`shards.py`)."""
+        n = len(grammars) if grammars is not None else int(batch or 1)
+        prompt = self._prefill(prompt_ids)  # once, before any worker reads it
+        packs = grammars is not None and self._packs()
+        parts = shards.split(n, seed, self.shard_rows)
+        if workers is None:
+            workers = threads.workers_for(len(parts))
+
+        def decode_shard(shard: shards.Shard, context: shards.ShardContext) -> _ShardRows:
+            mine = None if grammars is None else grammars[shard.start:shard.stop]
+            matchers = None if mine is None else [self.matcher(g) for g in mine]
+            if matchers is not None and packs:
+                rows = self._decode_packed(prompt, matchers, temperature=temperature, seed=shard.seed,
+                                           max_new_tokens=max_new_tokens, context=context)
+            else:
+                rows = self._decode_steps(prompt, matchers, shard.size, temperature=temperature,
+                                          seed=shard.seed, max_new_tokens=max_new_tokens, context=context)
+            context.progress(shard.size)  # rows cut off at max_new_tokens end here too
+            return rows
+
+        model = self.loaded.model
+        attention: str | None
+        if packs:
+            attention, register = packed.PACKED_ATTENTION, packed.register
+        else:
+            attention, register = (ATTENTION_NAME if self.shared_prefix else None), shared_prefix.register
+        with _attention_implementation(model, attention, register), _load_watched_per_layer(model):
+            done = shards.run(parts, decode_shard, workers, on_row)
+        decoded = []
+        for rows in done:
+            self.stats.add(rows.stats)
+            decoded += self._results(rows)
+        return decoded
+
+    def _results(self, rows: _ShardRows) -> list[Decoded]:
+        """The texts, on the calling thread (a fast tokenizer is not shared across threads)."""
+        decode = self.loaded.tokenizer.decode
+        return [Decoded(decode(tokens, skip_special_tokens=True), complete, len(tokens), error, weight)
+                for tokens, complete, error, weight
+                in zip(rows.outputs, rows.complete, rows.errors, rows.log_weight, strict=True)]
+
+    # ---- the one-token loop: one token per row per pass ----------------------------------
+    def _decode_steps(self, prompt: Prefill, matchers: list[Any] | None, n: int, *, temperature: float,
+                      seed: int, max_new_tokens: int, context: shards.ShardContext) -> _ShardRows:
+        """One shard, one token per row per forward pass: unconstrained rows, and constrained
+        rows where the packed loop does not apply (`_packs`)."""
         import llguidance.torch as llt
         import torch
 
-        n = len(grammars) if grammars is not None else int(batch or 1)
-        matchers = [self.matcher(g) for g in grammars] if grammars is not None else None
-        if matchers is not None and self._packs():
-            return self._decode_packed(prompt_ids, matchers, temperature=temperature, seed=seed,
-                                       max_new_tokens=max_new_tokens, on_row=on_row)
-        prompt = self._prefill(prompt_ids)
         if self.shared_prefix:
             cache = SharedPrefixCache(prompt, n, max_new_tokens)
         else:
-            cache = _batch_cache(self.loaded.model, prompt, n, len(prompt_ids) + max_new_tokens + 1)
+            prompt_length = int(prompt.layers[0].keys.shape[2])
+            cache = _batch_cache(self.loaded.model, prompt, n, prompt_length + max_new_tokens + 1)
         logits = prompt.logits.expand(n, -1).clone()
         hidden = None  # the last hidden states, when the logits were not computed (sparse head)
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
@@ -206,103 +257,85 @@ class Decoder:
         model = self.loaded.model
         device = self.loaded.device
         sparse = matchers is not None and not self.full_logits and _plain_output_layer(model)
-        stats = self.stats
-        stats.sequences += n
-        with _attention_implementation(model, ATTENTION_NAME if self.shared_prefix else None), \
-                _load_watched_per_layer(model):
-            for _step in range(max_new_tokens):
-                t0 = time.perf_counter()
+        stats = DecodeStats(sequences=n)
+        for _step in range(max_new_tokens):
+            t0 = time.perf_counter()
+            if matchers is not None:
+                rows = bitmask[: len(active)]
+                live = [(matchers[s], r) for r, s in enumerate(active) if not done[s]]
+                llt.fill_next_token_bitmask_par(self.executor, live, rows)
+                allowed = _unpack(rows.numpy(), self.vocab)
+            else:
+                allowed = None
+            t1 = time.perf_counter()
+            if hidden is not None and allowed is not None:
+                picked, forced, columns = _sample_sparse(hidden, self.head.weight, allowed, temperature,
+                                                         gen, self.eos)
+                log_mass = np.zeros(len(allowed))
+                stats.head_columns += columns
+            else:
+                picked, log_mass = _sample(logits, allowed, temperature, gen, self.eos)
+                forced = 0 if allowed is None else int(np.count_nonzero(allowed.sum(axis=1) == 1))
+                stats.head_columns += self.vocab
+            stats.forced += forced
+            t2 = time.perf_counter()
+            keep: list[int] = []
+            sampled = sum(not done[s] for s in active)
+            for r, s in enumerate(active):
+                if done[s]:  # finished, kept in the batch until enough rows finish to shrink it
+                    continue
+                token = int(picked[r])
+                log_weight[s] += float(log_mass[r])
                 if matchers is not None:
-                    rows = bitmask[: len(active)]
-                    live = [(matchers[s], r) for r, s in enumerate(active) if not done[s]]
-                    llt.fill_next_token_bitmask_par(self.executor, live, rows)
-                    allowed = _unpack(rows.numpy(), self.vocab)
-                else:
-                    allowed = None
-                t1 = time.perf_counter()
-                if hidden is not None and allowed is not None:
-                    picked, forced, columns = _sample_sparse(hidden, self.head.weight, allowed, temperature,
-                                                             gen, self.eos)
-                    log_mass = np.zeros(len(allowed))
-                    stats.head_columns += columns
-                else:
-                    picked, log_mass = _sample(logits, allowed, temperature, gen, self.eos)
-                    forced = 0 if allowed is None else int(np.count_nonzero(allowed.sum(axis=1) == 1))
-                    stats.head_columns += self.vocab
-                stats.forced += forced
-                t2 = time.perf_counter()
-                keep: list[int] = []
-                sampled = sum(not done[s] for s in active)
-                for r, s in enumerate(active):
-                    if done[s]:  # finished, kept in the batch until enough rows finish to shrink it
-                        continue
-                    token = int(picked[r])
-                    log_weight[s] += float(log_mass[r])
-                    if matchers is not None:
-                        m = matchers[s]
-                        if not m.consume_token(token):
-                            done[s] = True
-                            continue
-                        if token == self.eos or m.is_stopped():
-                            done[s] = True
-                            complete[s] = m.is_accepting() and not m.is_error()
-                            if token != self.eos:
-                                outputs[s].append(token)
-                            continue
-                    elif token == self.eos:
+                    m = matchers[s]
+                    if not m.consume_token(token):
                         done[s] = True
-                        complete[s] = True
                         continue
-                    outputs[s].append(token)
-                    keep.append(r)
-                stats.steps += 1
-                stats.tokens += sampled
-                now_done = sampled - len(keep)
-                if now_done and on_row is not None:
-                    finished += now_done
-                    on_row(finished)
-                t3 = time.perf_counter()
-                stats.mask_s += (t1 - t0) + (t3 - t2)
-                stats.sample_s += t2 - t1
-                if not keep:
-                    active = []
-                    break
-                if len(keep) <= 0.75 * len(active):
-                    # Dropping finished rows copies the cache once; worth it when a quarter is done.
-                    index = torch.tensor(keep, device=self.loaded.device)
-                    if isinstance(cache, SharedPrefixCache):
-                        cache.keep_rows(index)
-                    else:
-                        _select_rows(cache, index)
-                    picked = picked[keep]
-                    active = [active[r] for r in keep]
-                step_ids = picked.view(-1, 1).to(device)
-                with torch.inference_mode():
-                    # Positions come from the cache's own length (its get_seq_length).
-                    if sparse:
-                        out = model.base_model(input_ids=step_ids, cache=cache, use_cache=True)
-                        hidden = out.last_hidden_state[:, -1, :]
-                    else:
-                        out = model(input_ids=step_ids, cache=cache, use_cache=True)
-                        logits = out.logits[:, -1, :].float()
-                stats.forward_s += time.perf_counter() - t3
-                threads.tick()  # a neighbour that arrived takes us down to the free cores
-        if on_row is not None and finished < n:
-            on_row(n)  # rows cut off at max_new_tokens end here too
-        return self._results(outputs, complete, matchers, log_weight)
-
-    def _results(self, outputs: list[list[int]], complete: list[bool], matchers: list[Any] | None,
-                 log_weight: list[float] | None = None) -> list[Decoded]:
-        results = []
-        decode = self.loaded.tokenizer.decode
-        for s, tokens in enumerate(outputs):
-            text = decode(tokens, skip_special_tokens=True)
-            error = ""
-            if matchers is not None and matchers[s].is_error():
-                error = matchers[s].get_error()
-            weight = 0.0 if log_weight is None else log_weight[s]
-            results.append(Decoded(text, complete[s], len(tokens), error, weight))
-        return results
+                    if token == self.eos or m.is_stopped():
+                        done[s] = True
+                        complete[s] = m.is_accepting() and not m.is_error()
+                        if token != self.eos:
+                            outputs[s].append(token)
+                        continue
+                elif token == self.eos:
+                    done[s] = True
+                    complete[s] = True
+                    continue
+                outputs[s].append(token)
+                keep.append(r)
+            stats.steps += 1
+            stats.tokens += sampled
+            now_done = sampled - len(keep)
+            if now_done:
+                finished += now_done
+                context.progress(finished)
+            t3 = time.perf_counter()
+            stats.mask_s += (t1 - t0) + (t3 - t2)
+            stats.sample_s += t2 - t1
+            if not keep:
+                break
+            if len(keep) <= 0.75 * len(active):
+                # Dropping finished rows copies the cache once; worth it when a quarter is done.
+                index = torch.tensor(keep, device=self.loaded.device)
+                if isinstance(cache, SharedPrefixCache):
+                    cache.keep_rows(index)
+                else:
+                    _select_rows(cache, index)
+                picked = picked[keep]
+                active = [active[r] for r in keep]
+            step_ids = picked.view(-1, 1).to(device)
+            with torch.inference_mode():
+                # Positions come from the cache's own length (its get_seq_length).
+                if sparse:
+                    out = model.base_model(input_ids=step_ids, cache=cache, use_cache=True)
+                    hidden = out.last_hidden_state[:, -1, :]
+                else:
+                    out = model(input_ids=step_ids, cache=cache, use_cache=True)
+                    logits = out.logits[:, -1, :].float()
+            stats.forward_s += time.perf_counter() - t3
+            threads.tick()  # a neighbour that arrived takes us down to the free cores
+            context.checkpoint()
+        return _ShardRows.of(outputs, complete, matchers, stats, log_weight)
 
     # ---- the packed loop: forced runs fed in one pass -----------------------------------
     def _packs(self) -> bool:
@@ -313,10 +346,9 @@ class Decoder:
         return (self.pack_forced_runs and self.shared_prefix and not self.full_logits
                 and _plain_output_layer(model) and packed.supports(model))
 
-    def _decode_packed(self, prompt_ids: list[int], matchers: list[Any], *, temperature: float,
-                       seed: int, max_new_tokens: int,
-                       on_row: Callable[[int], None] | None) -> list[Decoded]:
-        """`decode` under per-row grammars, feeding each row's forced tokens in one pass.
+    def _decode_packed(self, prompt: Prefill, matchers: list[Any], *, temperature: float, seed: int,
+                       max_new_tokens: int, context: shards.ShardContext) -> _ShardRows:
+        """One shard under per-row grammars, feeding each row's forced tokens in one pass.
 
         A round: one packed pass over every live row's pending tokens (the token it sampled
         and the forced run after it), one draw per live row among the tokens its grammar
@@ -329,51 +361,45 @@ class Decoder:
         import torch
 
         n = len(matchers)
-        prompt = self._prefill(prompt_ids)
         assert prompt.hidden is not None  # `_packs` asked for a plain output layer
         cache = packed.PackedCache(prompt, n, max_new_tokens + 1)
         hidden = prompt.hidden.expand(n, -1).clone()
         gen = torch.Generator(device="cpu").manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         run = _PackedRun(matchers, llt.allocate_token_bitmask(n, self.vocab), max_new_tokens)
-        model = self.loaded.model
-        stats = self.stats
-        stats.sequences += n
+        stats = DecodeStats(sequences=n)
         start = time.perf_counter()
-        self._take_forced(run, run.live())
+        self._take_forced(run, run.live(), stats)
         stats.mask_s += time.perf_counter() - start
-        with _attention_implementation(model, packed.PACKED_ATTENTION, packed.register), \
-                _load_watched_per_layer(model):
-            while live := run.live():
-                t0 = time.perf_counter()
-                fed = [r for r in live if run.pending[r]]
-                if fed:
-                    hidden[fed] = self._packed_pass(cache, run, fed)
-                    stats.steps += 1
-                    threads.tick()  # a neighbour that arrived takes us down to the free cores
-                run.pending = [[] for _ in run.active]
-                t1 = time.perf_counter()
-                allowed = _unpack(run.bitmask[live].numpy(), self.vocab)
-                picked, _, columns = _sample_sparse(hidden[live], self.head.weight, allowed, temperature,
-                                                    gen, self.eos)
-                stats.head_columns += columns
-                t2 = time.perf_counter()
-                for r, token in zip(live, picked.tolist(), strict=True):
-                    run.take(r, int(token), self.eos)
-                stats.tokens += len(live)
-                self._take_forced(run, [r for r in live if not run.done[run.active[r]]])
-                if on_row is not None and run.finished_grew():
-                    on_row(run.finished)
-                if run.should_compact():
-                    index = torch.tensor(run.compact(), dtype=torch.long)
-                    cache.keep_rows(index)
-                    hidden = hidden.index_select(0, index)
-                t3 = time.perf_counter()
-                stats.forward_s += t1 - t0
-                stats.sample_s += t2 - t1
-                stats.mask_s += t3 - t2
-        if on_row is not None and run.finished_grew():
-            on_row(run.finished)
-        return self._results(run.outputs, run.complete, matchers)
+        while live := run.live():
+            t0 = time.perf_counter()
+            fed = [r for r in live if run.pending[r]]
+            if fed:
+                hidden[fed] = self._packed_pass(cache, run, fed)
+                stats.steps += 1
+                threads.tick()  # a neighbour that arrived takes us down to the free cores
+                context.checkpoint()
+            run.pending = [[] for _ in run.active]
+            t1 = time.perf_counter()
+            allowed = _unpack(run.bitmask[live].numpy(), self.vocab)
+            picked, _, columns = _sample_sparse(hidden[live], self.head.weight, allowed, temperature,
+                                                gen, self.eos)
+            stats.head_columns += columns
+            t2 = time.perf_counter()
+            for r, token in zip(live, picked.tolist(), strict=True):
+                run.take(r, int(token), self.eos)
+            stats.tokens += len(live)
+            self._take_forced(run, [r for r in live if not run.done[run.active[r]]], stats)
+            if run.finished_grew():
+                context.progress(run.finished)
+            if run.should_compact():
+                index = torch.tensor(run.compact(), dtype=torch.long)
+                cache.keep_rows(index)
+                hidden = hidden.index_select(0, index)
+            t3 = time.perf_counter()
+            stats.forward_s += t1 - t0
+            stats.sample_s += t2 - t1
+            stats.mask_s += t3 - t2
+        return _ShardRows.of(run.outputs, run.complete, matchers, stats)
 
     def _packed_pass(self, cache: packed.PackedCache, run: _PackedRun, fed: list[int]) -> Any:
         """One forward over the pending tokens of rows `fed`: their last hidden states."""
@@ -390,7 +416,7 @@ class Decoder:
         last = torch.tensor(counts).cumsum(0)[fed] - 1  # each fed row's last token in the pass
         return out.last_hidden_state[0].index_select(0, last.to(self.loaded.device))
 
-    def _take_forced(self, run: _PackedRun, rows: list[int]) -> None:
+    def _take_forced(self, run: _PackedRun, rows: list[int], stats: DecodeStats) -> None:
         """Masks for `rows`; while a row's grammar allows exactly one token, take it."""
         import llguidance.torch as llt
 
@@ -403,11 +429,29 @@ class Decoder:
                     if token == _NOTHING_ALLOWED:  # the row stops here, unfinished
                         run.finish(r, False)
                     continue  # a choice: its mask waits for the next draw
-                self.stats.tokens += 1
-                self.stats.forced += 1
+                stats.tokens += 1
+                stats.forced += 1
                 if run.take(r, token, self.eos):
                     still.append(r)
             todo = still
+
+
+@dataclass
+class _ShardRows:
+    """What decoding one shard gives, per row: its tokens and how it ended."""
+
+    outputs: list[list[int]]
+    complete: list[bool]
+    errors: list[str]  # the grammar's error, "" where none
+    log_weight: list[float]
+    stats: DecodeStats
+
+    @classmethod
+    def of(cls, outputs: list[list[int]], complete: list[bool], matchers: list[Any] | None,
+           stats: DecodeStats, log_weight: list[float] | None = None) -> _ShardRows:
+        errors = ([m.get_error() if m.is_error() else "" for m in matchers] if matchers is not None
+                  else [""] * len(outputs))
+        return cls(outputs, complete, errors, log_weight or [0.0] * len(outputs), stats)
 
 
 class _PackedRun:

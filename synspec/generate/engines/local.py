@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from synspec.generate import threads
+from synspec.generate.engines import shards
 from synspec.generate.engines.base import ModelInfo, RowText, Sampling
 from synspec.generate.model import LazyModel, LoadedModel
+from synspec.generate.threads import Workers
 
 if TYPE_CHECKING:
     from synspec.generate.engines.decode import Decoder
@@ -48,6 +51,10 @@ class LocalEngine:
 
     def load(self) -> float:
         return self.weights.load()
+
+    def workers(self, rows: int) -> Workers:
+        """The worker threads a batch of `rows` rows is decoded by (its shards: `shards.py`)."""
+        return threads.workers_for(len(shards.split(rows, 0)))
 
     def prompt_ids(self, prompt: str) -> list[int]:
         """The chat-templated prompt's token ids, encoded once per prompt."""
