@@ -22,6 +22,9 @@ is what a user sees, imports included. Per dtype, in one run of this script:
 model; `--quick-start` adds the README's command at its defaults (joint seeding: no model for
 diabetes) and its wall time. The machine line names the CPU model and the flags that decide
 matrix speed; a `--dtype bfloat16` row on a CPU without native bf16 is emulated arithmetic.
+To measure such a CPU on one with native bf16, cap oneDNN (which runs torch's bfloat16
+products) below it: `ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI python -m benchmarks.bench_speed ...`
+(the machine line then says so, and synspec's `auto` picks float32: `generate/cpu.py`).
 Timings on a shared machine are noisy: every row records the 1-minute load average before it.
 """
 
@@ -105,9 +108,11 @@ def machine_line() -> str:
     from synspec.generate.threads import allowed_cpus
 
     cpu = cpu_info()
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    capped = f" (oneDNN capped at {cap}: a CPU without native bf16, emulated)" if cap else ""
     return (f"machine: {cpu.model}, {platform.machine()}, {len(allowed_cpus())} allowed cores of "
             f"{os.cpu_count()}, flags {' '.join(cpu.flags) or 'none of ' + 'avx2/avx512'}, native bf16: "
-            f"{'yes' if cpu.bf16 else 'no'}; Python {platform.python_version()}")
+            f"{'yes' if cpu.bf16 else 'no'}{capped}; Python {platform.python_version()}")
 
 
 def main() -> None:

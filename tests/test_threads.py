@@ -180,6 +180,27 @@ def test_cpuinfo_without_bf16_picks_float32(monkeypatch) -> None:
         model.pick_dtype("cpu", "float16")
 
 
+@pytest.mark.parametrize("variable, cap, native", [
+    ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI", False),
+    ("DNNL_MAX_CPU_ISA", "avx2", False),
+    ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16", True),
+    ("ONEDNN_MAX_CPU_ISA", "ALL", True),
+])
+def test_a_onednn_cap_below_bf16_means_no_native_bf16(monkeypatch, variable, cap, native) -> None:
+    """oneDNN runs torch's bfloat16 products: capped below bf16 it emulates them, so a CPU
+    with avx512_bf16 counts as one without, and `auto` picks float32."""
+    monkeypatch.setattr(cpu.Path, "read_text", lambda self, errors=None: "flags : avx2 avx512f avx512_bf16\n")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv(variable, cap)
+    cpu.cpu_info.cache_clear()
+    try:
+        info = cpu.cpu_info()
+    finally:
+        cpu.cpu_info.cache_clear()
+    assert "avx512_bf16" in info.flags and info.bf16 is native
+
+
 def test_the_watch_is_asked_before_every_decoder_layer_while_decoding(monkeypatch) -> None:
     """A pass can take seconds when a neighbour arrives: the decoding loop lets the watch act
     per layer, and only while it decodes."""

@@ -3,6 +3,12 @@
 Read from `/proc/cpuinfo` (Linux); elsewhere every answer is "unknown" / False, which
 makes synspec pick float32, the safe choice. Nothing here imports torch.
 
+Native bf16 also needs oneDNN, which runs torch's bfloat16 matrix products on the CPU, to be
+allowed those instructions: `ONEDNN_MAX_CPU_ISA` (or the older `DNNL_MAX_CPU_ISA`) set to an
+ISA without them makes it emulate bfloat16 (a 256x576 by 576x1536 product took 10 ms instead
+of 1.0 ms on the development CPU), so synspec treats the CPU as one without native bf16. The
+same variable is how docs/benchmarks.md measures such a CPU on one that has it.
+
 >>> info = cpu_info()
 >>> isinstance(info.model, str) and isinstance(info.bf16, bool)
 True
@@ -11,14 +17,19 @@ True
 from __future__ import annotations
 
 import functools
+import os
 import platform
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # Flags that change how fast the model's matrix products run on a CPU, in the order shown.
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
                "amx_int8", "amx_tile")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+# oneDNN's ISA caps (its `ONEDNN_MAX_CPU_ISA` values) below the first with bfloat16 dot products.
+ONEDNN_ISAS_WITHOUT_BF16 = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
+                                      "AVX512_CORE_VNNI"})
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,22 @@ def parse_cpuinfo(text: str) -> CpuInfo:
                    any(f in flags for f in BF16_FLAGS))
 
 
+def onednn_caps_bf16(environ: Mapping[str, str]) -> bool:
+    """Whether the environment caps oneDNN below bfloat16 instructions.
+
+    >>> onednn_caps_bf16({"ONEDNN_MAX_CPU_ISA": "avx512_core_vnni"}), onednn_caps_bf16({})
+    (True, False)
+    """
+    cap = environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or ""
+    return cap.strip().upper() in ONEDNN_ISAS_WITHOUT_BF16
+
+
 @functools.cache
 def cpu_info() -> CpuInfo:
-    """This machine's CPU, read once per process."""
+    """This machine's CPU, read once per process (native bf16 as oneDNN may use it)."""
     try:
         text = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
         text = ""
-    return parse_cpuinfo(text)
+    info = parse_cpuinfo(text)
+    return replace(info, bf16=False) if info.bf16 and onednn_caps_bf16(os.environ) else info
