@@ -126,6 +126,20 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path, capsys) -> None:
     assert len(read_rows(out)) == 3
 
 
+def test_ctrl_c_says_interrupted_and_how_to_resume(tmp_path: Path, capsys, monkeypatch) -> None:
+    """typer turns Ctrl-C into a silent exit 130; synspec says what happened and what to do."""
+    from synspec.generate import pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr(pipeline, "run_batches", interrupted)
+    assert run_cli(DIABETES, "-n", 2, "-o", tmp_path / "o.csv") == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "--resume" in err
+
+
 def test_missing_model_path_is_a_clear_error(tmp_path: Path, capsys) -> None:
     code = run_cli(DIABETES, "-n", 2, "-o", tmp_path / "o.csv", "--model", tmp_path / "nope.gguf")
     err = capsys.readouterr().err

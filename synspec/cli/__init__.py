@@ -103,13 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         if code is None:
             return 0
+        if code == EXIT_INTERRUPTED and _from_ctrl_c(exc):
+            print_interrupted(argv)  # typer turns Ctrl-C into a silent exit 130
         return code if isinstance(code, int) else EXIT_USAGE
     except UserError as err:
         print_user_error(err)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err_console.print("interrupted")
-        return 130
+        print_interrupted(argv)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug in synspec, not in what the user wrote
         if os.environ.get("SYNSPEC_DEBUG"):
             raise
@@ -118,6 +120,28 @@ def main(argv: list[str] | None = None) -> int:
                           "traceback and report it", markup=False, highlight=False)
         return EXIT_INTERNAL
     return 0
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+def _from_ctrl_c(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind `exc` (typer raises click's Exit from it, and click
+    a SystemExit while handling that)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+    return False
+
+
+def print_interrupted(argv: list[str]) -> None:
+    """One line for Ctrl-C; `run` also says how to go on (its finished batches are kept)."""
+    err_console.print("interrupted", style="bold red", markup=False)
+    if argv[:1] == ["run"]:
+        err_console.print("  = help: the rows of every finished batch are kept; run the same command "
+                          "with --resume to go on from there", markup=False)
 
 
 def run() -> None:
