@@ -29,7 +29,11 @@ def test_shards_cover_the_batch_in_order_evenly_and_within_the_size(n: int, rows
 def test_shard_seeds_depend_only_on_the_seed_and_the_index() -> None:
     assert shards.shard_seed(7, 1) == shards.shard_seed(7, 1) != shards.shard_seed(8, 1)
     assert 0 <= shards.shard_seed(7, 1) < 2**63
-    assert [s.seed for s in shards.split(128, 7)] == [7, shards.shard_seed(7, 1)]
+    assert [s.seed for s in shards.split(128, 7, shards.rows_for("cpu"))] == [7, shards.shard_seed(7, 1)]
+
+
+def test_a_gpu_batch_is_one_shard() -> None:
+    assert [(s.start, s.stop, s.seed) for s in shards.split(128, 7, shards.rows_for("cuda"))] == [(0, 128, 7)]
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])

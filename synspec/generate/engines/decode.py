@@ -100,8 +100,8 @@ class Decoder:
     pack_forced_runs: bool = True
     # True: a prompt's prefill is saved on disk and loaded by later runs (`prompt_cache.py`).
     prompt_on_disk: bool = True
-    # A batch is decoded as shards of at most this many rows (None: `shards.SHARD_ROWS`), on
-    # worker threads (`shards.py`).
+    # A batch is decoded as shards of at most this many rows (None: `shards.rows_for` the
+    # device, 64 on the CPU), on worker threads (`shards.py`).
     shard_rows: int | None = None
 
     def __post_init__(self) -> None:
@@ -194,7 +194,7 @@ class Decoder:
         n = len(grammars) if grammars is not None else int(batch or 1)
         prompt = self._prefill(prompt_ids)  # once, before any worker reads it
         packs = grammars is not None and self._packs()
-        parts = shards.split(n, seed, self.shard_rows)
+        parts = shards.split(n, seed, self.shard_rows or shards.rows_for(self.loaded.device))
         if workers is None:
             workers = threads.workers_for(len(parts))
 

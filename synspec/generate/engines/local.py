@@ -54,7 +54,7 @@ class LocalEngine:
 
     def workers(self, rows: int) -> Workers:
         """The worker threads a batch of `rows` rows is decoded by (its shards: `shards.py`)."""
-        return threads.workers_for(len(shards.split(rows, 0)))
+        return threads.workers_for(len(shards.split(rows, 0, shards.rows_for(self.model_info().device))))
 
     def prompt_ids(self, prompt: str) -> list[int]:
         """The chat-templated prompt's token ids, encoded once per prompt."""

@@ -40,6 +40,13 @@ SHARD_ROWS = 64
 T = TypeVar("T")
 
 
+def rows_for(device: str) -> int | None:
+    """Rows per shard on `device`: `SHARD_ROWS` on the CPU; None (the batch is one shard) on a
+    GPU, whose one stream would only run two workers' smaller passes in turn. A GPU's rows
+    are not the CPU's bytes anyway (other kernels), and stay independent of the threads."""
+    return SHARD_ROWS if device == "cpu" else None
+
+
 @dataclass(frozen=True)
 class Shard:
     index: int
@@ -61,16 +68,16 @@ def shard_seed(seed: int, index: int) -> int:
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def split(n: int, seed: int, rows: int | None = None) -> list[Shard]:
-    """Batch rows 0..n-1 as shards of at most `rows` rows (default `SHARD_ROWS`), as even as
-    possible (n = 100: 50 + 50, not 64 + 36, so the shards finish together).
+def split(n: int, seed: int, rows: int | None) -> list[Shard]:
+    """Batch rows 0..n-1 as shards of at most `rows` rows (None: one shard), as even as
+    possible (n = 100 and rows = 64: 50 + 50, not 64 + 36, so the shards finish together).
 
-    >>> [(s.start, s.stop) for s in split(100, 0)]
+    >>> [(s.start, s.stop) for s in split(100, 0, rows=64)]
     [(0, 50), (50, 100)]
     >>> [(s.start, s.stop) for s in split(5, 0, rows=2)]
     [(0, 2), (2, 4), (4, 5)]
     """
-    count = max(1, -(-n // (rows or SHARD_ROWS)))
+    count = max(1, -(-n // rows)) if rows else 1
     size, extra = divmod(n, count)
     bounds = [0]
     for k in range(count):
