@@ -140,6 +140,19 @@ def test_ctrl_c_says_interrupted_and_how_to_resume(tmp_path: Path, capsys, monke
     assert "interrupted" in err and "--resume" in err
 
 
+@pytest.mark.skipif(not __import__("importlib.metadata").metadata.version("torch").endswith("+cpu"),
+                    reason="only a CPU-only torch build is known to have no GPU without importing it")
+def test_a_run_the_joint_draw_writes_whole_never_imports_torch(tmp_path: Path) -> None:
+    """The README's quick start: every diabetes column is drawn, no model is needed, and
+    importing torch (1.7 s, most of the command's time) is skipped."""
+    code = ("import sys; from synspec.cli import main; "
+            f"code = main(['run', {str(DIABETES)!r}, '-n', '20', '-o', {str(tmp_path / 'o.csv')!r}]); "
+            "print(code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr
+
+
 def test_missing_model_path_is_a_clear_error(tmp_path: Path, capsys) -> None:
     code = run_cli(DIABETES, "-n", 2, "-o", tmp_path / "o.csv", "--model", tmp_path / "nope.gguf")
     err = capsys.readouterr().err
