@@ -7,11 +7,12 @@ errors and interruptions brought back to the calling thread (`run`).
 Why: one batch decoded by torch's two OpenMP threads waits at a barrier after every
 parallel region, and its serial parts (grammar masks, sampling, Python) leave the other core
 idle. Two shards of 64 rows, each decoded by a worker thread computing with one core, keep
-both cores busy with no barrier between them. Measured on the 2-core EPYC in float32, in one
-process (docs/benchmarks.md, "Shards on worker threads"): idle, 17.1-17.6 rows/s against
-13.6-15.4 for one 128-row batch on two threads; with a busy-loop pinned to one core,
-10.5-11.4 rows/s against 8.7-9.0 for one thread alone. A worker that shares its core with
-a neighbour only runs slower: nothing waits for it but the end of the batch.
+both cores busy with no barrier between them. Measured on the 2-core EPYC in float32
+(docs/benchmarks.md, "Shards on worker threads"): idle and in one process, 18.2 rows/s
+against 15.4 for one 128-row batch on two threads; `synspec run` beside a busy-loop pinned to
+one core kept 67-68% of its idle rows/s, against 57-61% with one thread alone. A worker that
+shares its core with a neighbour only runs slower: nothing waits for it but the end of the
+batch.
 
 Determinism: the split depends only on the batch size (`SHARD_ROWS`), and shard k samples
 with `shard_seed(seed, k)`, so a shard's rows do not depend on which worker decodes it, on
