@@ -269,11 +269,12 @@ class LoadWatch:
     def tick(self) -> None:
         """Measure (at most once per interval) and change the free core count if the load did
         (`follow` makes the calling thread compute with it)."""
-        now = time.monotonic()
-        if now - self._last[0] < self.interval_s or not self._measuring.acquire(blocking=False):
+        if time.monotonic() - self._last[0] < self.interval_s or not self._measuring.acquire(blocking=False):
             return
         try:
-            self._measure(now)
+            now = time.monotonic()
+            if now - self._last[0] >= self.interval_s:  # another worker may have measured meanwhile
+                self._measure(now)
         finally:
             self._measuring.release()
 
