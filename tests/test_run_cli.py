@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_ctrl_c_says_interrupted_and_how_to_resume(tmp_path: Path, capsys, monke
     assert "interrupted" in err and "--resume" in err
 
 
-@pytest.mark.skipif(not __import__("importlib.metadata").metadata.version("torch").endswith("+cpu"),
+@pytest.mark.skipif(not metadata.version("torch").endswith("+cpu"),
                     reason="only a CPU-only torch build is known to have no GPU without importing it")
 def test_a_run_the_joint_draw_writes_whole_never_imports_torch(tmp_path: Path) -> None:
     """The README's quick start: every diabetes column is drawn, no model is needed, and
