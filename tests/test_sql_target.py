@@ -8,15 +8,19 @@ checker row for row is tests/test_validate_engines*.py's job.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synspec.cli import main
 from synspec.passes import check_file
 from synspec.targets.checker import compile_checker
 from synspec.targets.sql import DIALECTS, build_queries, render_sql
+from synspec.targets.sql.dialect import DECIMAL_PATTERN, decimal_pattern_within
 from tests.conftest import ROOT, SPECS
 from tests.spark_session import spark  # noqa: F401 (a fixture)
 
@@ -122,3 +126,14 @@ def test_dialect_depends_on_emit(capsys) -> None:
     assert "--emit ir has no dialects" in capsys.readouterr().err
     assert main(["compile", spec, "--emit", "sql"]) == 0
     assert "in duckdb SQL" in capsys.readouterr().out
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet="0129.+-e ", max_size=7), places=st.integers(0, 3))
+def test_within_places_pattern_is_plain_text_with_at_most_the_places(text: str, places: int) -> None:
+    """The one pattern the SQL target tries first for a decimal(p) cell is exactly "plain number
+    text written with at most p places", as `synspec.data` counts places (digits after the point)."""
+    plain = re.fullmatch(DECIMAL_PATTERN, text) is not None
+    written = len(text) - text.index(".") - 1 if "." in text else 0
+    within = re.fullmatch(decimal_pattern_within(places), text) is not None
+    assert within == (plain and written <= places)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synspec.cli import main
+from synspec.errors import UserError
 from synspec.validation_engines import AUTO_DUCKDB_BYTES, choose_engine
 from synspec.validation_engines.sources import DataSource
 from tests.conftest import SPECS, real_csv
@@ -199,6 +200,8 @@ def test_auto_engine_threshold() -> None:
 @pytest.mark.parametrize("text,needle", [
     (f"{HEADER}\n1,1,1,low,Y,0\n2,1,1\n", "CSV line 3 has 3 fields"),
     (f"{HEADER}\n1,1,1,low,Y,0\n\n2,1,1,low,Y,0\n", "CSV line 3 is blank"),
+    # DuckDB skips the blank line and stops at the short one: the blank one is still reported.
+    (f"{HEADER}\n1,1,1,low,Y,0\n\r\n2,1,1\n", "CSV line 3 is blank"),
     ("id,score,dose,grade,flag\n1,1,1,low,Y\n", "lacks column sick"),
 ])
 def test_unreadable_csv_exits_2(engine: str, text: str, needle: str, spec: Path, tmp_path: Path, capsys,
@@ -249,7 +252,6 @@ def test_missing_duckdb_table_lists_the_tables(spec: Path, tmp_path: Path, capsy
 
 def test_api_engines(spec: Path, tmp_path: Path) -> None:
     import synspec
-    from synspec.errors import UserError
 
     data = tmp_path / "t.csv"
     data.write_text(PLANTED, encoding="utf-8")
@@ -260,6 +262,34 @@ def test_api_engines(spec: Path, tmp_path: Path) -> None:
     assert by_duckdb.failure_cases().equals(by_pandas.failure_cases())
     with pytest.raises(UserError, match="pandas engine"):
         loaded.validate(pd.read_csv(data, dtype=str), engine="duckdb")
+
+
+@pytest.mark.parametrize("tail,n_rows,blank", [
+    ("1,1,1,low,Y,0\n2,1,1,low,Y,0\n", 2, None),
+    ("1,1,1,low,Y,0\n2,1,1,low,Y,0", 2, None),  # no final line feed
+    ("1,1,1,low,Y,0\n2,1,1,low,Y,0\n\n \n", 2, None),  # trailing blank lines are allowed
+    ('1,1,1,"lo\nw",Y,0\n2,1,1,low,Y,0\n', 2, None),  # a line feed inside a quoted field
+    ("1,1,1,low,Y,0\n\n2,1,1,low,Y,0\n", 2, 3),
+    ("1,1,1,low,Y,0\r\n\r\n2,1,1,low,Y,0\r\n", 2, 3),
+])
+def test_blank_lines_after_counting_rows(tail: str, n_rows: int, blank: int | None, tmp_path: Path,
+                                         monkeypatch) -> None:
+    """With the rows a reader found, a file holding one line feed per row (and the header's) skips
+    the scan; any other count falls back to the exact scan, which finds the blank line or none."""
+    from synspec.validation_engines import sources
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(f"{HEADER}\n{tail}".encode())
+    scans: list[Path] = []
+    scan = sources._may_have_blank_line
+    monkeypatch.setattr(sources, "_may_have_blank_line", lambda p: scans.append(p) or scan(p))
+    if blank is None:
+        sources.require_no_blank_lines(path, rows=n_rows)
+    else:
+        with pytest.raises(UserError, match=f"CSV line {blank} is blank"):
+            sources.require_no_blank_lines(path, rows=n_rows)
+    line_feeds = tail.count("\n") + 1
+    assert bool(scans) == (line_feeds != n_rows + tail.endswith("\n"))
 
 
 @settings(max_examples=300, deadline=None)

@@ -32,7 +32,7 @@ LEVELS = ["lo", "mid", "hi", "a'b", 'c"d', "x`y", "back\\slash"]
 TOKENS = [("1", "0"), ("Y", "N"), ("yes", "no")]
 MISSING = [None, "", "NA", "N/A", "-999"]  # "-999" reads as a number too
 NUMBER_CELLS = ["1", "2", "-3", "0", "2.5", "2.55", "10", "+4", ".5", "5.", "007", "1e5", "abc", " 1",
-                "99.999", "-0.0", "12", "1", "2.5", "10", "3", "4.0", "6", "-999",
+                "99.999", "-0.0", "12", "1", "2.5", "10", "3", "4.0", "6", "-999", "7.", "+.75", "-0.125",
                 # What DuckDB's TRY_CAST reads as a number but the plain notation does not allow:
                 "+-1", "1_0", "inf", "NaN", "1 ", "1E2"]
 

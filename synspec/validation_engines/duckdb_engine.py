@@ -121,7 +121,7 @@ def validate_duckdb(source: DataSource, spec: ir.Spec, *, connect: Path | None =
             con.execute(f"SET memory_limit = {D.string(memory_limit)}")
         con.execute("SET preserve_insertion_order = true")
         if source.kind == "csv":
-            require_no_blank_lines(source.paths[0])
+            # Blank lines are refused once the rows are counted (require_no_blank_lines).
             relation = _csv_relation(source.paths[0], spec)
             where = str(source.paths[0])
         elif source.kind == "parquet":
@@ -139,6 +139,8 @@ def validate_duckdb(source: DataSource, spec: ir.Spec, *, connect: Path | None =
         report = SqlReport(spec, max_examples=max_examples, violations=violations, on_failures=on_failures)
         counts = _run(con, queries.counts, source, where, len(names)).fetchall()[0]
         report.add_counts(counts)
+        if source.kind == "csv":
+            require_no_blank_lines(source.paths[0], rows=report.tally.n_rows)
         if on_rows is not None:
             on_rows(report.tally.n_rows)
         any_failed = report.tally.n_rows_ok < report.tally.n_rows or any(
@@ -178,10 +180,15 @@ def _run(con: Any, query: str, source: DataSource, where: str, n_columns: int) -
 
 
 def _read_error(exc: BaseException, source: DataSource, where: str, n_columns: int) -> UserError:
-    """A UserError for a table DuckDB could not read, located as the pandas path would."""
+    """A UserError for a table DuckDB could not read, located as the pandas path would.
+
+    DuckDB skips blank lines, so a CSV's blank line above the line it stopped at is refused
+    first (raised from here), as the pandas path refuses it before reading rows.
+    """
     text = str(exc)
     if source.kind == "csv":
         path = source.paths[0]
+        require_no_blank_lines(path)  # a blank line above the fault is the one to report, as in pandas
         if "unicode" in text.lower() or "utf-8" in text.lower():
             return data._utf8_error(path)
         if "Expected Number of Columns" in text:

@@ -3,6 +3,7 @@
 Mirrors `synspec.data.to_typed` exactly, column by column, so every later check reads the same
 masks the pandas path computes:
 - missing (`m`): NULL (a Parquet null), empty, or the column's missing token; never NULL itself;
+- plain number text (`k`) and, for a decimal(p) column, plain text with at most p places (`w`);
 - numbers (`n`, DOUBLE): integer/decimal text matching the plain-notation patterns, cast; boolean
   cells as 1.0 / 0.0 from their tokens; NULL where missing or unparseable;
 - unparseable (`u`): present but not a value of the declared type (places aside);
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from synspec import ir
-from synspec.targets.sql.dialect import DECIMAL_PATTERN, INTEGER_PATTERN, Dialect
+from synspec.targets.sql.dialect import DECIMAL_PATTERN, INTEGER_PATTERN, Dialect, decimal_pattern_within
 
 __all__ = ["ColumnCells", "cells_of"]
 
@@ -63,6 +64,11 @@ class ColumnCells:
     def matched(self) -> str:
         return f"k{self.index}"
 
+    @property
+    def within_places(self) -> str:
+        """Plain number text with at most the declared places (decimal(p) columns only)."""
+        return f"w{self.index}"
+
 
 def cells_of(spec: ir.Spec) -> list[ColumnCells]:
     return [ColumnCells(column, i) for i, column in enumerate(spec.columns)]
@@ -93,8 +99,19 @@ def raw_layer(cells: list[ColumnCells], source: list[str], d: Dialect) -> list[s
             tests.append(f"{ref} = {d.string(column.missing_token)}")
         items.append(f"{ref} AS {cell.raw}")
         items.append(f"({' OR '.join(tests)}) AS {cell.missing}")
-        if column.is_numeric:
-            items.append(f"COALESCE({d.full_match(ref, _pattern(column))}, FALSE) AS {cell.matched}")
+        if not column.is_numeric:
+            continue
+        plain = f"COALESCE({d.full_match(ref, _pattern(column))}, FALSE)"
+        if cell.has_places:
+            # One pattern answers both questions for the cells most files hold: plain text within
+            # the places is plain text. Only the other cells pay for the second pattern (in place
+            # of a LIKE on every cell: 0.1 s per column on 13 M rows in DuckDB). The engines
+            # compute the repeated `within` once (common subexpressions).
+            assert column.places is not None
+            within = f"COALESCE({d.full_match(ref, decimal_pattern_within(column.places))}, FALSE)"
+            items.append(f"{within} AS {cell.within_places}")
+            plain = f"CASE WHEN {within} THEN TRUE ELSE {plain} END"
+        items.append(f"{plain} AS {cell.matched}")
     return items
 
 
@@ -120,6 +137,5 @@ def typed_layer(cells: list[ColumnCells], d: Dialect) -> list[str]:
             items.append(f"CASE WHEN {parsed} THEN {d.to_double(r)} END AS {cell.number}")
             items.append(f"NOT ({m} OR {k}) AS {cell.unparsed}")
             if cell.has_places:
-                assert column.places is not None
-                items.append(f"({parsed} AND {d.has_more_places(r, column.places)}) AS {cell.places}")
+                items.append(f"({parsed} AND NOT {cell.within_places}) AS {cell.places}")
     return items

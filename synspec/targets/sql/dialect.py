@@ -13,11 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DIALECTS", "Dialect", "dialect"]
+__all__ = ["DIALECTS", "Dialect", "decimal_pattern_within", "dialect"]
 
 # What a number looks like in a data file (as synspec.data's patterns): plain decimal notation.
 INTEGER_PATTERN = "[+-]?[0-9]+"
 DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+def decimal_pattern_within(places: int) -> str:
+    """DECIMAL_PATTERN written with at most `places` digits after the point."""
+    if places == 0:
+        return r"[+-]?[0-9]+\.?"
+    return rf"[+-]?(?:[0-9]+(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})"
+
 _SEMI_JOIN_MEMBERS = 8  # DuckDB: lists at least this long are tested as a semi-join (member_of)
 
 
@@ -82,14 +90,6 @@ class Dialect:
             rows = ", ".join(f"({member})" for member in members)
             return f"({operand} {word} (SELECT v FROM (VALUES {rows}) AS allowed(v)))"
         return f"({operand} {word} ({', '.join(members)}))"
-
-    def has_more_places(self, operand: str, places: int) -> str:
-        """Text known to be plain decimal notation has more than `places` digits after its point.
-
-        A LIKE pattern (a point, then places + 1 characters) rather than position arithmetic:
-        one pass over the text, and 0.5 s less on 13 M rows in DuckDB.
-        """
-        return f"({operand} LIKE {self.string('%.' + '_' * (places + 1) + '%')})"
 
     def finite(self, operand: str) -> str:
         """`operand`, NULL where it is infinite or NaN (the checker treats those as unknown).

@@ -81,7 +81,8 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
     flagged = {cell.index: own_checks[cell.column.name] for cell in cells if cell.column.name in own_checks}
-    column_flags = [f"{_any_fails(own)} AS f{index}" for index, own in flagged.items()]
+    fails_of = {k: check.fails or f"{k} IS FALSE" for check, k in zip(checks, internal, strict=True)}
+    column_flags = [f"{' OR '.join(fails_of[k] for k in own)} AS f{index}" for index, own in flagged.items()]
     hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
     fails = [f"f{index}" for index in flagged] + [f"{k} IS FALSE" for k in hard_rules]
     row_fails = " OR ".join(fails) or "FALSE"
@@ -91,12 +92,13 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     count_names = ["rows", "rows_passing_hard_checks"]
     for check, k in zip(checks, internal, strict=True):
         # Passed rather than failed rows: count_if(k) needs no NOT per row (failed = applicable - passed).
-        count_items += [f"COUNT({k})", d.count_if(k)]
+        count_items += list(check.counts or (f"COUNT({k})", d.count_if(k)))
         count_names += [f"{check.name}:applicable", f"{check.name}:passed"]
     for cell in cells:
         name = cell.column.name
-        bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else \
-            d.count_if(f"{cell.unparsed} OR {cell.places}")
+        bad = "0" if cell.column.kind is ir.ColumnKind.CATEGORICAL else d.count_if(cell.unparsed)
+        if cell.has_places:  # disjoint masks (a number with too many places was parsed)
+            bad = f"{bad} + {d.count_if(cell.places)}"
         failed_rows = d.count_if(f"f{cell.index}") if cell.index in flagged else "0"
         count_items += [d.count_if(cell.missing), bad, failed_rows]
         count_names += [f"{name}:missing", f"{name}:bad", f"{name}:failed_rows"]
