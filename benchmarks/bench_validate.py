@@ -205,14 +205,15 @@ def _tree_anon_kb(pid: int) -> int:
     return total
 
 
-def timed(command: list[str]) -> tuple[float, float, int, str]:
+def timed(command: list[str], root: Path = ROOT) -> tuple[float, float, int, str]:
     """Wall seconds, peak RSS (MB, process tree, polled every 50 ms), exit code, last output line.
 
+    `root`: the checkout whose synspec runs (working directory and PYTHONPATH).
     Also prints the peak anonymous RSS when it differs much from the RSS (mapped input files)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT,
-                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=root,
+                                 env={**os.environ, "PYTHONPATH": str(root)})
         peak_kb = anon_kb = 0
         while child.poll() is None:
             peak_kb = max(peak_kb, _tree_rss_kb(child.pid), _peak_rss_kb(child.pid))

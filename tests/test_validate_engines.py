@@ -311,3 +311,29 @@ def test_blank_line_prescan_never_misses_one(text: bytes, block: int) -> None:
     assert found or not blank_then_text
     if block > len(text):
         assert found == blank_then_text
+
+
+
+
+def test_duckdb_prints_no_progress_bar(tmp_path: Path, monkeypatch) -> None:
+    """DuckDB's own progress bar (printed to standard output, even a file, for queries over two
+    seconds) is off on the engine's connections, in memory and `--connect`. DuckDB turns it on by
+    default when Python runs a script or `-c` (not under pytest), so the test turns it on first."""
+    from synspec.validation_engines.duckdb_engine import _connect
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    real = duckdb.connect
+
+    def interactive(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        con = real(*args, **kwargs)
+        con.execute("SET enable_progress_bar = true")
+        return con
+
+    monkeypatch.setattr(duckdb, "connect", interactive)
+    for where in (None, db):
+        con = _connect(where)
+        try:
+            assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+        finally:
+            con.close()

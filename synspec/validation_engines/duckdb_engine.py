@@ -82,18 +82,27 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _connect(connect: Path | None) -> Any:
+    """An in-memory connection, or the `--connect` database read-only; DuckDB's own progress bar off.
+
+    DuckDB prints its bar to standard output (even when that is a file) for a query longer than
+    two seconds, which would land in a script's output or a `--json` report; the CLI shows its
+    own progress instead.
+    """
     import duckdb
 
     if connect is None:
-        return duckdb.connect()
-    if not connect.is_file():
+        con = duckdb.connect()
+    elif not connect.is_file():
         raise UserError(f"DuckDB database not found: {connect}", where=str(connect),
                         hint="--connect takes the path of a .duckdb file (for --engine duckdb)")
-    try:
-        return duckdb.connect(str(connect), read_only=True)
-    except Exception as exc:
-        raise UserError(f"cannot open the DuckDB database {connect}: {_first_line(exc)}", where=str(connect),
-                        hint="is it a DuckDB database file?") from None
+    else:
+        try:
+            con = duckdb.connect(str(connect), read_only=True)
+        except Exception as exc:
+            raise UserError(f"cannot open the DuckDB database {connect}: {_first_line(exc)}",
+                            where=str(connect), hint="is it a DuckDB database file?") from None
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _table_relation(con: Any, name: str, connect: Path | None) -> str:

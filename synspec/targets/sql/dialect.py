@@ -18,6 +18,7 @@ __all__ = ["DIALECTS", "Dialect", "decimal_pattern_within", "dialect"]
 # What a number looks like in a data file (as synspec.data's patterns): plain decimal notation.
 INTEGER_PATTERN = "[+-]?[0-9]+"
 DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_SEMI_JOIN_MEMBERS = 8  # DuckDB: lists at least this long are tested as a semi-join (member_of)
 
 
 def decimal_pattern_within(places: int) -> str:
@@ -25,8 +26,6 @@ def decimal_pattern_within(places: int) -> str:
     if places == 0:
         return r"[+-]?[0-9]+\.?"
     return rf"[+-]?(?:[0-9]+(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})"
-
-_SEMI_JOIN_MEMBERS = 8  # DuckDB: lists at least this long are tested as a semi-join (member_of)
 
 
 @dataclass(frozen=True)

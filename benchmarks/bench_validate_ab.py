@@ -1,0 +1,109 @@
+"""`synspec validate` at two git revisions, run alternately: did a change make it faster?
+
+Usage (from the repository root):
+    python -m benchmarks.bench_validate_ab [DATA] [--base HEAD~1] [--engine duckdb] [--reps 3]
+    python -m benchmarks.bench_validate_ab --gb 2.0      # on a generated diabetes-shaped CSV
+    python -m benchmarks.bench_validate_ab --counts-query --reps 6   # DuckDB's counts query alone
+
+A shared machine's speed drifts by tens of percent within an hour, so a before/after pair is
+only comparable when both run in the same sequence. This checks --base out into a temporary git
+worktree, then runs `synspec validate DATA --spec SPEC --engine ENGINE` from that worktree and
+from this checkout alternately, each in a child process (wall time and the peak RSS of the
+process tree, as `bench_validate.timed` measures them). It prints every run, the best and the
+median of each side, and whether the two printed summaries are the same. Without DATA it writes
+`bench_validate`'s diabetes-shaped CSV of --gb GB under --dir and deletes it afterwards.
+--counts-query times only DuckDB's counts query on a CSV (built and run inside each child, so
+interpreter start, imports and the failing-rows pass are left out): the SQL target's own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.bench_validate import ROOT, SPEC, timed, write_csv
+
+# Run by each side's interpreter with its own synspec: the seconds of the counts query, then the counts.
+_COUNTS_QUERY = """
+import hashlib, sys, time, duckdb
+from pathlib import Path
+from synspec.passes import check_file
+from synspec.targets.sql import build_queries
+from synspec.validation_engines.duckdb_engine import _csv_relation, _source_names
+spec = check_file(Path(sys.argv[2])).spec
+query = build_queries(spec, 'duckdb', source=_csv_relation(Path(sys.argv[1]), spec),
+                      source_columns=_source_names(spec)).counts
+start = time.perf_counter()
+counts = duckdb.connect().execute(query).fetchall()[0]
+print(f'{time.perf_counter() - start:.3f} s for the counts query; counts '
+      f'{hashlib.sha256(repr(counts).encode()).hexdigest()[:16]}')
+"""
+
+
+def _worktree(revision: str, folder: Path) -> Path:
+    path = folder / "base"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), revision],
+                   check=True)
+    return path
+
+
+def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
+            counts_query: bool = False) -> None:
+    tree = _worktree(base, folder)
+    try:
+        sides = {f"base ({base})": tree, "this checkout": ROOT}
+        walls: dict[str, list[float]] = {name: [] for name in sides}
+        summaries: dict[str, set[str]] = {name: set() for name in sides}
+        print("| run | side | wall | peak RSS | exit |")
+        print("|---|---|---|---|---|")
+        for rep in range(1, reps + 1):
+            for name, root in sides.items():
+                command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
+                           "--spec", str(spec.resolve()), "--engine", engine]
+                if counts_query:
+                    command = [sys.executable, "-c", _COUNTS_QUERY, str(data.resolve()), str(spec.resolve())]
+                wall, peak, code, last = timed(command, root)
+                if counts_query:  # the query's own seconds, and its counts as the summary
+                    wall, last = float(last.split()[0]), last.split("; ")[-1]
+                walls[name].append(wall)
+                summaries[name].add(last.split(" [peak")[0])
+                print(f"| {rep} | {name} | {wall:.2f} s | {peak:.0f} MB | {code} |", flush=True)
+        for name, values in walls.items():
+            print(f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s")
+        same = len(summaries["this checkout"] | summaries[f"base ({base})"]) == 1
+        print("same summary line on both sides" if same else f"summaries differ: {summaries}")
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", type=Path, help="a CSV or Parquet file (default: generate one)")
+    parser.add_argument("--spec", type=Path, default=SPEC)
+    parser.add_argument("--base", default="HEAD~1", help="the revision to compare against")
+    parser.add_argument("--engine", default="duckdb", choices=["pandas", "duckdb", "spark"])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--gb", type=float, default=0.5, help="size of the generated CSV without DATA")
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--counts-query", action="store_true",
+                        help="time DuckDB's counts query alone (a CSV), not the whole command")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="synspec-ab-", dir=args.dir))
+    try:
+        data = args.data
+        if data is None:
+            data = folder / "diabetes_shaped.csv"
+            rows = write_csv(data, args.gb)
+            print(f"wrote {data}: {data.stat().st_size / 1e9:.2f} GB, {rows:,} rows")
+        compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
