@@ -65,10 +65,11 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
         print("|---|---|---|---|---|")
         for rep in range(1, reps + 1):
             for name, root in sides.items():
-                command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
-                           "--spec", str(spec.resolve()), "--engine", engine]
                 if counts_query:
                     command = [sys.executable, "-c", _COUNTS_QUERY, str(data.resolve()), str(spec.resolve())]
+                else:
+                    command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
+                               "--spec", str(spec.resolve()), "--engine", engine]
                 wall, peak, code, last = timed(command, root)
                 if counts_query:  # the query's own seconds, and its counts as the summary
                     wall, last = float(last.split()[0]), last.split("; ")[-1]
@@ -77,7 +78,7 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
                 print(f"| {rep} | {name} | {wall:.2f} s | {peak:.0f} MB | {code} |", flush=True)
         for name, values in walls.items():
             print(f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s")
-        same = len(summaries["this checkout"] | summaries[f"base ({base})"]) == 1
+        same = len(set().union(*summaries.values())) == 1
         print("same summary line on both sides" if same else f"summaries differ: {summaries}")
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)

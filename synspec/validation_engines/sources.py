@@ -91,8 +91,10 @@ def require_no_blank_lines(path: Path, rows: int | None = None) -> None:
     pages would count in the process's resident memory, as much as the file); the exact, slower
     scan of `synspec.data` runs only when a candidate turns up.
     """
-    if rows is not None and _line_feeds(path) == rows + _ends_with_line_feed(path):
-        return
+    if rows is not None:
+        line_feeds, last_is_line_feed = _line_feeds(path)
+        if line_feeds == rows + last_is_line_feed:
+            return
     if not _may_have_blank_line(path):
         return
     blank = data._blank_line(path)
@@ -102,23 +104,16 @@ def require_no_blank_lines(path: Path, rows: int | None = None) -> None:
                              "with the missing token in every field)")
 
 
-def _line_feeds(path: Path, block: int = 8 << 20) -> int:
-    """How many line feeds the file holds (bounded blocks, vectorised)."""
+def _line_feeds(path: Path, block: int = 8 << 20) -> tuple[int, bool]:
+    """How many line feeds the file holds (bounded blocks, vectorised), and whether it ends with
+    one (then the header's line feed is one more than the rows')."""
     buffer = bytearray(block)
-    total = 0
+    total, last = 0, 0
     with path.open("rb", buffering=0) as handle:
         while read := handle.readinto(buffer):
             total += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8, count=read) == 10))
-    return total
-
-
-def _ends_with_line_feed(path: Path) -> bool:
-    """The file's last byte is a line feed (then the header's line feed is one more than the rows')."""
-    with path.open("rb") as handle:
-        if handle.seek(0, 2) == 0:
-            return False
-        handle.seek(-1, 2)
-        return handle.read(1) == b"\n"
+            last = buffer[read - 1]
+    return total, last == 10
 
 
 def _may_have_blank_line(path: Path, block: int = 8 << 20) -> bool:
