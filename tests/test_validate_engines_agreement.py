@@ -4,8 +4,11 @@ For every check of a random spec (columns of every kind with hostile names, rang
 levels, declared values, missing tokens; rules built from every expression kind) over a random
 table of raw cells (numbers in odd notations, unparseable text, empty cells, missing tokens and
 nulls), the failed and applicable masks that `synspec.targets.checker` computes must equal the
-ones read from the SQL target's per-row query: FALSE = failed, NOT NULL = applicable. DuckDB
-runs it over a registered Arrow table; Spark (marked `spark`) over a DataFrame, in one session.
+ones read from the SQL target's per-row query: FALSE = failed, NOT NULL = applicable. The
+counts query (which reads its own masks, not the per-row values) must add up to the checker's
+tally: rows, rows passing every hard check, applicable and failed rows per check, missing,
+unparseable and failing rows per column. DuckDB runs it over a registered Arrow table; Spark
+(marked `spark`) over a DataFrame, in one session.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synspec import data, ir
-from synspec.targets.checker import compile_checker
+from synspec.targets.checker import CheckTally, compile_checker
 from synspec.targets.sql import build_queries
+from synspec.validation_engines.assemble import SqlReport
 from tests.spark_session import spark  # noqa: F401 (a fixture)
 
 LOC = ir.Location(path="random.synspec", line=1, column=1)
@@ -163,6 +167,20 @@ def assert_agree(spec: ir.Spec, frame: pd.DataFrame, table: pa.Table) -> None:
         assert np.array_equal(applicable, sql_applicable), (name, applicable, sql_applicable, frame)
 
 
+def assert_counts_agree(spec: ir.Spec, frame: pd.DataFrame, counts: tuple[Any, ...]) -> None:
+    """The counts query's row, added up as an engine does, equals the checker's tally."""
+    typed = data.to_typed(frame, spec)
+    expected = CheckTally(compile_checker(spec))
+    expected.add(compile_checker(spec).run(typed), typed)
+    got = SqlReport(spec, max_examples=0, violations=None)
+    got.add_counts(counts)
+    assert (got.tally.n_rows, got.tally.n_rows_ok) == (expected.n_rows, expected.n_rows_ok), frame
+    for name, totals in expected.outcomes.items():
+        mine = got.tally.outcomes[name]
+        assert (mine.n_applicable, mine.n_failed) == (totals.n_applicable, totals.n_failed), (name, frame)
+    assert got.tally.columns == expected.columns, frame
+
+
 def _source(frame: pd.DataFrame) -> tuple[pa.Table, list[str]]:
     names = [f"s{i}" for i in range(frame.shape[1])]
     arrays = [pa.array(frame.iloc[:, i].tolist(), type=pa.string()) for i in range(frame.shape[1])]
@@ -178,6 +196,19 @@ def test_duckdb_masks_equal_the_checkers(case: tuple[ir.Spec, pd.DataFrame]) -> 
     con.register("src", source)
     query = build_queries(spec, "duckdb", source="src", source_columns=names, keep=["i"]).rows + " ORDER BY i"
     assert_agree(spec, frame, _arrow(con, query))
+    con.close()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_duckdb_counts_equal_the_checkers_tally(case: tuple[ir.Spec, pd.DataFrame]) -> None:
+    spec, frame = case
+    source, names = _source(frame)
+    con = duckdb.connect()
+    con.register("src", source)
+    counts = con.execute(build_queries(spec, "duckdb", source="src", source_columns=names).counts).fetchall()
+    assert len(counts) == 1
+    assert_counts_agree(spec, frame, counts[0])
     con.close()
 
 
@@ -217,3 +248,19 @@ def test_spark_masks_equal_the_checkers(spark, case: tuple[ir.Spec, pd.DataFrame
     arrays = [pa.array(col, type=pa.int64() if k == 0 else pa.bool_()) for k, col in enumerate(columns_)]
     table = pa.table(arrays, names=["i"] + [f"k{j}" for j in range(n_checks)])
     assert_agree(spec, frame, table)
+
+
+@pytest.mark.spark
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=cases())
+def test_spark_counts_equal_the_checkers_tally(spark, case: tuple[ir.Spec, pd.DataFrame]) -> None:  # noqa: F811
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    spec, frame = case
+    source, names = _source(frame)
+    schema = StructType([StructField(n, StringType()) for n in names])
+    spark.createDataFrame(source.drop_columns(["i"]).to_pylist(), schema).createOrReplaceTempView("src")
+    counts = spark.sql(build_queries(spec, "spark", source="src", source_columns=names).counts).collect()
+    assert len(counts) == 1
+    assert_counts_agree(spec, frame, tuple(counts[0]))

@@ -10,6 +10,12 @@ the counts query reads those masks instead (`SqlCheck.fails`, `SqlCheck.counts`)
 mask is cheaper per row than a nullable CASE, and a column's three checks then share three
 per-row counts (`count_if(m)`, `count_if(u)`, `count_if(p)`; engines compute a repeated
 aggregate once) instead of six.
+
+A rule written as an implication (`A -> B`) is counted from two masks instead of its
+nullable value (`SqlCheck.split`): it fails where A is true and B false, and passes where B is
+true and A is not known false. Two plain conjunctions per row are cheaper than the CASE that makes
+the value NULL where A is false: on 13 M diabetes-shaped rows in DuckDB, the seven rules' counts
+took 0.4-0.8 s less CPU (8.4 s in all).
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ class SqlCheck:
     fails: str | None = None  # a never-NULL mask, TRUE exactly where `sql` is FALSE (None: `sql IS FALSE`)
     # Aggregates giving (applicable, passed) rows from the cell masks; None: COUNT(k), count_if(k).
     counts: tuple[str, str] | None = None
+    # (failed, passed) over `typed`: TRUE exactly where `sql` is FALSE (never NULL) / TRUE (NULL
+    # counts as not); the counts query reads these instead of `sql` (query.py names them).
+    split: tuple[str, str] | None = None
 
 
 def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
@@ -82,11 +91,17 @@ def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
 
 def _rule_check(rule: ir.Rule, compiler: ExpressionCompiler) -> SqlCheck:
     sql = compiler.boolean(rule.expr)
+    split = None
     if isinstance(rule.expr, ir.Implies):
         # A rule written as an implication does not apply where its condition is known false.
+        # In three-valued logic (NOT A) OR B is then false only where A is true and B false, and
+        # true and applicable only where B is true (A true or unknown).
         condition = compiler.boolean(rule.expr.condition)
+        consequence = compiler.boolean(rule.expr.consequence)
         sql = f"CASE WHEN {condition} IS FALSE THEN NULL ELSE {sql} END"
-    return SqlCheck(rule.name, "rule", rule.kind is ir.RuleKind.HARD, None, sql)
+        split = (f"(({condition} AND NOT {consequence}) IS TRUE)",
+                 f"({consequence} AND {condition} IS NOT FALSE)")
+    return SqlCheck(rule.name, "rule", rule.kind is ir.RuleKind.HARD, None, sql, split=split)
 
 
 def sql_checks(spec: ir.Spec, cells: list[ColumnCells], d: Dialect) -> list[SqlCheck]:

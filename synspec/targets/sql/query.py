@@ -66,9 +66,14 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     helpers += [h for cell in cells if cell.column.kind is not ir.ColumnKind.CATEGORICAL
                 for h in ([cell.unparsed] + ([cell.places] if cell.has_places else []))]
     check_items = [f"{c.sql} AS {k}" for c, k in zip(checks, internal, strict=True)]
+    # Checks counted from their own (failed, passed) masks (SqlCheck.split), named after the check.
+    split = {k: (f"{k}_failed", f"{k}_passed") for c, k in zip(checks, internal, strict=True) if c.split}
+    split_masks = [name for names in split.values() for name in names]
+    split_items = [f"{expr} AS {name}" for c, k in zip(checks, internal, strict=True) if c.split
+                   for expr, name in zip(c.split, split[k], strict=True)]
     cte = (f"WITH raw AS (\n{_select(kept + raw_layer(cells, refs, d), src)}\n),\n"
            f"typed AS (\n{_select(kept + typed_layer(cells, d), 'raw')}\n),\n"
-           f"checks AS (\n{_select(kept + helpers + check_items, 'typed')}\n)\n")
+           f"checks AS (\n{_select(kept + helpers + check_items + split_items, 'typed')}\n)\n")
     outputs = kept + [f"{k} AS {d.ident(c.name)}" for c, k in zip(checks, internal, strict=True)]
     rows = cte + _select(outputs, "checks", indent="")
     failures = rows + f"\nWHERE {_any_fails(internal)}"
@@ -81,18 +86,23 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
     flagged = {cell.index: own_checks[cell.column.name] for cell in cells if cell.column.name in own_checks}
-    fails_of = {k: check.fails or f"{k} IS FALSE" for check, k in zip(checks, internal, strict=True)}
+    fails_of = {k: split[k][0] if k in split else check.fails or f"{k} IS FALSE"
+                for check, k in zip(checks, internal, strict=True)}
     column_flags = [f"{' OR '.join(fails_of[k] for k in own)} AS f{index}" for index, own in flagged.items()]
     hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
-    fails = [f"f{index}" for index in flagged] + [f"{k} IS FALSE" for k in hard_rules]
+    fails = [f"f{index}" for index in flagged] + [fails_of[k] for k in hard_rules]
     row_fails = " OR ".join(fails) or "FALSE"
-    flags = f"flags AS (\n{_select(kept + helpers + internal + column_flags, 'checks')}\n)\n"
+    flags = f"flags AS (\n{_select(kept + helpers + split_masks + internal + column_flags, 'checks')}\n)\n"
 
     count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
     count_names = ["rows", "rows_passing_hard_checks"]
     for check, k in zip(checks, internal, strict=True):
         # Passed rather than failed rows: count_if(k) needs no NOT per row (failed = applicable - passed).
-        count_items += list(check.counts or (f"COUNT({k})", d.count_if(k)))
+        if k in split:
+            failed, passed = (d.count_if(name) for name in split[k])
+            count_items += [f"{failed} + {passed}", passed]
+        else:
+            count_items += list(check.counts or (f"COUNT({k})", d.count_if(k)))
         count_names += [f"{check.name}:applicable", f"{check.name}:passed"]
     for cell in cells:
         name = cell.column.name
