@@ -1,9 +1,10 @@
-"""`synspec validate` at two git revisions, run alternately: did a change make it faster?
+"""`synspec validate` at two git revisions (or with two engines), run alternately: which is faster?
 
 Usage (from the repository root):
     python -m benchmarks.bench_validate_ab [DATA] [--base HEAD~1] [--engine duckdb] [--reps 3]
     python -m benchmarks.bench_validate_ab --gb 2.0      # on a generated diabetes-shaped CSV
     python -m benchmarks.bench_validate_ab --counts-query --reps 6   # DuckDB's counts query alone
+    python -m benchmarks.bench_validate_ab DATA --versus pandas      # this checkout, two engines
 
 A shared machine's speed drifts by tens of percent within an hour, so a before/after pair is
 only comparable when both run in the same sequence. This checks --base out into a temporary git
@@ -14,6 +15,9 @@ median of each side, and whether the two printed summaries are the same. Without
 `bench_validate`'s diabetes-shaped CSV of --gb GB under --dir and deletes it afterwards.
 --counts-query times only DuckDB's counts query on a CSV (built and run inside each child, so
 interpreter start, imports and the failing-rows pass are left out): the SQL target's own cost.
+--versus ENGINE runs this checkout only, --engine against ENGINE, and prints how many times
+faster --engine is (the ratio of the medians): issue 12's DuckDB-against-pandas figure, measured
+so that the host's drift falls on both engines alike.
 """
 
 from __future__ import annotations
@@ -54,22 +58,26 @@ def _worktree(revision: str, folder: Path) -> Path:
     return path
 
 
-def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
-            counts_query: bool = False) -> None:
-    tree = _worktree(base, folder)
+def compare(data: Path, spec: Path, engine: str, base: str | None, reps: int, folder: Path,
+            counts_query: bool = False, versus: str | None = None) -> None:
+    """Alternate two sides: --base's worktree and this checkout, or this checkout's two engines."""
+    tree = _worktree(base, folder) if versus is None and base is not None else None
     try:
-        sides = {f"base ({base})": tree, "this checkout": ROOT}
+        if tree is not None:
+            sides = {f"base ({base})": (tree, engine), "this checkout": (ROOT, engine)}
+        else:
+            sides = {f"--engine {versus}": (ROOT, str(versus)), f"--engine {engine}": (ROOT, engine)}
         walls: dict[str, list[float]] = {name: [] for name in sides}
         summaries: dict[str, set[str]] = {name: set() for name in sides}
         print("| run | side | wall | peak RSS | exit |")
         print("|---|---|---|---|---|")
         for rep in range(1, reps + 1):
-            for name, root in sides.items():
+            for name, (root, side_engine) in sides.items():
                 if counts_query:
                     command = [sys.executable, "-c", _COUNTS_QUERY, str(data.resolve()), str(spec.resolve())]
                 else:
                     command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
-                               "--spec", str(spec.resolve()), "--engine", engine]
+                               "--spec", str(spec.resolve()), "--engine", side_engine]
                 wall, peak, code, last = timed(command, root)
                 if counts_query:  # the query's own seconds, and its counts as the summary
                     wall, last = float(last.split()[0]), last.split("; ")[-1]
@@ -78,10 +86,14 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
                 print(f"| {rep} | {name} | {wall:.2f} s | {peak:.0f} MB | {code} |", flush=True)
         for name, values in walls.items():
             print(f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s")
+        if versus is not None:
+            slow, fast = (statistics.median(values) for values in walls.values())
+            print(f"--engine {engine} is {slow / fast:.2f}x --engine {versus} (medians)")
         same = len(set().union(*summaries.values())) == 1
         print("same summary line on both sides" if same else f"summaries differ: {summaries}")
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+        if tree is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def main() -> None:
@@ -95,7 +107,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--counts-query", action="store_true",
                         help="time DuckDB's counts query alone (a CSV), not the whole command")
+    parser.add_argument("--versus", choices=["pandas", "duckdb", "spark"],
+                        help="compare --engine against this engine, both on this checkout (no --base)")
     args = parser.parse_args()
+    if args.versus is not None and (args.counts_query or args.versus == args.engine):
+        parser.error("--versus takes an engine other than --engine, and no --counts-query")
     folder = Path(tempfile.mkdtemp(prefix="synspec-ab-", dir=args.dir))
     try:
         data = args.data
@@ -103,7 +119,7 @@ def main() -> None:
             data = folder / "diabetes_shaped.csv"
             rows = write_csv(data, args.gb)
             print(f"wrote {data}: {data.stat().st_size / 1e9:.2f} GB, {rows:,} rows")
-        compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query)
+        compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query, args.versus)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
