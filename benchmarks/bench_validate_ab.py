@@ -58,10 +58,10 @@ def _worktree(revision: str, folder: Path) -> Path:
     return path
 
 
-def compare(data: Path, spec: Path, engine: str, base: str | None, reps: int, folder: Path,
+def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
             counts_query: bool = False, versus: str | None = None) -> None:
     """Alternate two sides: --base's worktree and this checkout, or this checkout's two engines."""
-    tree = _worktree(base, folder) if versus is None and base is not None else None
+    tree = _worktree(base, folder) if versus is None else None
     try:
         if tree is not None:
             sides = {f"base ({base})": (tree, engine), "this checkout": (ROOT, engine)}

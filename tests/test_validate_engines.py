@@ -313,8 +313,6 @@ def test_blank_line_prescan_never_misses_one(text: bytes, block: int) -> None:
         assert found == blank_then_text
 
 
-
-
 def test_duckdb_prints_no_progress_bar(tmp_path: Path, monkeypatch) -> None:
     """DuckDB's own progress bar (printed to standard output, even a file, for queries over two
     seconds) is off on the engine's connections, in memory and `--connect`. DuckDB turns it on by

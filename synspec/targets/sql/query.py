@@ -15,7 +15,7 @@ check, positional names `k0`, `k1`...; `synspec.targets.sql.checks`). On top of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from synspec import ir
 from synspec.targets.sql.cells import cells_of, raw_layer, typed_layer
@@ -66,11 +66,19 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     helpers += [h for cell in cells if cell.column.kind is not ir.ColumnKind.CATEGORICAL
                 for h in ([cell.unparsed] + ([cell.places] if cell.has_places else []))]
     check_items = [f"{c.sql} AS {k}" for c, k in zip(checks, internal, strict=True)]
-    # Checks counted from their own (failed, passed) masks (SqlCheck.split), named after the check.
-    split = {k: (f"{k}_failed", f"{k}_passed") for c, k in zip(checks, internal, strict=True) if c.split}
-    split_masks = [name for names in split.values() for name in names]
-    split_items = [f"{expr} AS {name}" for c, k in zip(checks, internal, strict=True) if c.split
-                   for expr, name in zip(c.split, split[k], strict=True)]
+    # A check with its own (failed, passed) masks (SqlCheck.split) gets them as columns named
+    # after it, and is counted through `fails` and `counts` like the cell-mask checks.
+    counted: list[SqlCheck] = []
+    split_masks: list[str] = []
+    split_items: list[str] = []
+    for check, k in zip(checks, internal, strict=True):
+        if check.split is not None:
+            failed, passed = f"{k}_failed", f"{k}_passed"
+            split_masks += [failed, passed]
+            split_items += [f"{check.split[0]} AS {failed}", f"{check.split[1]} AS {passed}"]
+            check = replace(check, fails=failed,
+                            counts=(f"{d.count_if(failed)} + {d.count_if(passed)}", d.count_if(passed)))
+        counted.append(check)
     cte = (f"WITH raw AS (\n{_select(kept + raw_layer(cells, refs, d), src)}\n),\n"
            f"typed AS (\n{_select(kept + typed_layer(cells, d), 'raw')}\n),\n"
            f"checks AS (\n{_select(kept + helpers + check_items + split_items, 'typed')}\n)\n")
@@ -86,8 +94,7 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
     flagged = {cell.index: own_checks[cell.column.name] for cell in cells if cell.column.name in own_checks}
-    fails_of = {k: split[k][0] if k in split else check.fails or f"{k} IS FALSE"
-                for check, k in zip(checks, internal, strict=True)}
+    fails_of = {k: check.fails or f"{k} IS FALSE" for check, k in zip(counted, internal, strict=True)}
     column_flags = [f"{' OR '.join(fails_of[k] for k in own)} AS f{index}" for index, own in flagged.items()]
     hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
     fails = [f"f{index}" for index in flagged] + [fails_of[k] for k in hard_rules]
@@ -96,13 +103,9 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
 
     count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
     count_names = ["rows", "rows_passing_hard_checks"]
-    for check, k in zip(checks, internal, strict=True):
+    for check, k in zip(counted, internal, strict=True):
         # Passed rather than failed rows: count_if(k) needs no NOT per row (failed = applicable - passed).
-        if k in split:
-            failed, passed = (d.count_if(name) for name in split[k])
-            count_items += [f"{failed} + {passed}", passed]
-        else:
-            count_items += list(check.counts or (f"COUNT({k})", d.count_if(k)))
+        count_items += list(check.counts or (f"COUNT({k})", d.count_if(k)))
         count_names += [f"{check.name}:applicable", f"{check.name}:passed"]
     for cell in cells:
         name = cell.column.name
