@@ -38,7 +38,9 @@ MISSING = [None, "", "NA", "N/A", "-999"]  # "-999" reads as a number too
 NUMBER_CELLS = ["1", "2", "-3", "0", "2.5", "2.55", "10", "+4", ".5", "5.", "007", "1e5", "abc", " 1",
                 "99.999", "-0.0", "12", "1", "2.5", "10", "3", "4.0", "6", "-999", "7.", "+.75", "-0.125",
                 # What DuckDB's TRY_CAST reads as a number but the plain notation does not allow:
-                "+-1", "1_0", "inf", "NaN", "1 ", "1E2"]
+                "+-1", "1_0", "inf", "NaN", "1 ", "1E2",
+                # Near grid members, and a whole number too large for any grid index.
+                "0.25", "2.550", "2.55", "-.125", "12.00", "100000000000000000000", "-100000000000000000000"]
 
 
 @st.composite
@@ -55,9 +57,12 @@ def columns(draw: Any) -> list[ir.Column]:
             if kind is ir.ColumnKind.DECIMAL:
                 fields["places"] = draw(st.one_of(st.none(), st.integers(0, 2)))
             if draw(st.booleans()):
-                # Up to 9 members: DuckDB tests lists of 8 or more as a semi-join (Dialect.member_of).
-                pool = [0.0, 1.0, 2.0, 2.5, 10.0, 3.0, 4.0, 5.0, 6.0, -999.0]
-                values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=9, unique=True))
+                # Up to 12 members: DuckDB tests lists of 8 or more as a bit grid when the places
+                # are known (Dialect.value_in), else as a semi-join. The pool holds values with
+                # more places than a column allows (they match nothing) and one too large for a
+                # grid (1e16: the semi-join again).
+                pool = [0.0, 1.0, 2.0, 2.5, 10.0, 3.0, 4.0, 5.0, 6.0, -999.0, 0.25, 2.55, -0.125, 12.0, 1e16]
+                values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=12, unique=True))
                 fields["values"] = tuple((v, 1 / len(values)) for v in sorted(values))
         elif kind is ir.ColumnKind.CATEGORICAL:
             levels = draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=3, unique=True))

@@ -80,9 +80,11 @@ def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
         levels = d.member_of(cell.text, [d.string(level) for level in column.levels])
         make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {levels} END")
     if column.is_numeric and column.values:
-        allowed = d.member_of(n, [d.double(value) for value, _ in column.values])
-        # Only values the range and places checks let through: one fault, one finding.
+        # Only values the range and places checks let through: one fault, one finding. So a
+        # whole-number column's values, and a decimal(p) column's, have known places here.
         let_through = inside() if not cell.has_places else f"{inside()} AND NOT {p}"
+        known_places = 0 if column.kind is ir.ColumnKind.INTEGER else column.places
+        allowed = d.value_in(n, [value for value, _ in column.values], known_places)
         make("value", "value", f"CASE WHEN {let_through} THEN {allowed} END")
     if not column.may_be_missing:
         make("missing", "missing", f"(NOT {m})", m, (rows, present))

@@ -11,7 +11,10 @@ f-string elsewhere. Everything else the SQL target emits is standard SQL shared 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from synspec.targets.sql.value_grid import ValueGrid
 
 __all__ = ["DIALECTS", "Dialect", "decimal_pattern_within", "dialect"]
 
@@ -89,6 +92,20 @@ class Dialect:
             rows = ", ".join(f"({member})" for member in members)
             return f"({operand} {word} (SELECT v FROM (VALUES {rows}) AS allowed(v)))"
         return f"({operand} {word} ({', '.join(members)}))"
+
+    def value_in(self, operand: str, values: Sequence[float], places: int | None) -> str:
+        """`operand` (a DOUBLE) is one of `values`; `places`: it is written with at most that many
+        decimal places (0 for whole numbers), None when unknown.
+
+        DuckDB looks a number with known places up in a bit grid (`ValueGrid`) where it would
+        otherwise hash and probe (lists `member_of` tests as a semi-join) and the list fits a
+        grid; elsewhere, and in the other dialects, this is `member_of`.
+        """
+        if self.name == "duckdb" and places is not None and len(values) >= _SEMI_JOIN_MEMBERS:
+            grid = ValueGrid.of(values, places)
+            if grid is not None:
+                return grid.sql(operand, self)
+        return self.member_of(operand, [self.double(value) for value in values])
 
     def finite(self, operand: str) -> str:
         """`operand`, NULL where it is infinite or NaN (the checker treats those as unknown).
