@@ -5,6 +5,7 @@ Usage (from the repository root):
     python -m benchmarks.bench_validate_ab --gb 2.0      # on a generated diabetes-shaped CSV
     python -m benchmarks.bench_validate_ab --counts-query --reps 6   # DuckDB's counts query alone
     python -m benchmarks.bench_validate_ab DATA --versus pandas      # this checkout, two engines
+    python -m benchmarks.bench_validate_ab SMALL.csv --instructions  # the counts query's instructions
 
 A shared machine's speed drifts by tens of percent within an hour, so a before/after pair is
 only comparable when both run in the same sequence. This checks --base out into a temporary git
@@ -18,11 +19,21 @@ interpreter start, imports and the failing-rows pass are left out): the SQL targ
 --versus ENGINE runs this checkout only, --engine against ENGINE, and prints how many times
 faster --engine is (the ratio of the medians): issue 12's DuckDB-against-pandas figure, measured
 so that the host's drift falls on both engines alike.
+--instructions counts the instructions the counts query executes on one thread, under valgrind's
+callgrind, once per side: the query's own count is the child's total less that of the same child
+that builds the query text and stops (DuckDB's planning is counted, as the engine pays it;
+the query runs as the engine runs it, not as a prepared statement). The count does
+not drift with the host's load, so a change of 1% shows on the first run. It is not time (cache
+misses and branch mispredictions cost cycles, not instructions), so confirm a change it favours
+with timed runs. Valgrind runs about 40 times slower: give it a file of a few MB
+(`head -c 5000000 big.csv | head -n -1 > small.csv`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -44,6 +55,10 @@ query = build_queries(spec, 'duckdb', source=_csv_relation(Path(sys.argv[1]), sp
                       source_columns=_source_names(spec)).counts
 con = duckdb.connect()
 con.execute('SET enable_progress_bar = false')  # it would print to our stdout
+if len(sys.argv) > 3:  # --instructions: one thread (a fixed schedule); 'dry' stops here
+    con.execute('SET threads = 1')
+    if sys.argv[3] == 'dry':
+        raise SystemExit(0)
 start = time.perf_counter()
 counts = con.execute(query).fetchall()[0]
 print(f'{time.perf_counter() - start:.3f} s for the counts query; counts '
@@ -56,6 +71,38 @@ def _worktree(revision: str, folder: Path) -> Path:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), revision],
                    check=True)
     return path
+
+
+def _instructions(root: Path, data: Path, spec: Path, mode: str) -> int:
+    """Instructions (callgrind's count) of a child running the counts-query script in `mode`."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+               _COUNTS_QUERY, str(data.resolve()), str(spec.resolve()), mode]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count from valgrind: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def compare_instructions(data: Path, spec: Path, base: str, folder: Path) -> None:
+    """The counts query's instructions at --base and in this checkout (one thread, callgrind)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    rows = sum(1 for _ in data.open("rb")) - 1
+    tree = _worktree(base, folder)
+    try:
+        counts = {}
+        print("| side | child, query run | child, query built only | the query's instructions | per row |")
+        print("|---|---|---|---|---|")
+        for name, root in ((f"base ({base})", tree), ("this checkout", ROOT)):
+            run, dry = _instructions(root, data, spec, "run"), _instructions(root, data, spec, "dry")
+            counts[name] = run - dry
+            print(f"| {name} | {run:,} | {dry:,} | {run - dry:,} | {(run - dry) / rows:,.0f} |", flush=True)
+        before, after = counts.values()
+        print(f"this checkout: {100 * (after - before) / before:+.1f}% instructions ({rows:,} rows)")
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
@@ -109,9 +156,13 @@ def main() -> None:
                         help="time DuckDB's counts query alone (a CSV), not the whole command")
     parser.add_argument("--versus", choices=["pandas", "duckdb", "spark"],
                         help="compare --engine against this engine, both on this checkout (no --base)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the counts query's instructions (valgrind; a CSV of a few MB)")
     args = parser.parse_args()
     if args.versus is not None and (args.counts_query or args.versus == args.engine):
         parser.error("--versus takes an engine other than --engine, and no --counts-query")
+    if args.instructions and (args.versus is not None or args.data is None):
+        parser.error("--instructions takes a CSV (DATA) and --base, not --versus")
     folder = Path(tempfile.mkdtemp(prefix="synspec-ab-", dir=args.dir))
     try:
         data = args.data
@@ -119,7 +170,11 @@ def main() -> None:
             data = folder / "diabetes_shaped.csv"
             rows = write_csv(data, args.gb)
             print(f"wrote {data}: {data.stat().st_size / 1e9:.2f} GB, {rows:,} rows")
-        compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query, args.versus)
+        if args.instructions:
+            compare_instructions(data, args.spec, args.base, folder)
+        else:
+            compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query,
+                    args.versus)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
