@@ -9,10 +9,10 @@ three value checks than with the semi-join `Dialect.member_of` builds, which has
 
 Why it is exact (the same answer as the checker's `np.isin` on doubles):
 - A number n parsed from text with at most p places is the double nearest to a decimal D with
-  at most p places. While |D| * 10^p stays below 2^50, n * 10^p lies within 2^-52 (relative) of
-  the integer D * 10^p twice over (parsing, then the product), so rounding recovers it exactly;
-  and two such decimals that differ are at least 10^-p apart, more than a double's spacing,
-  so different counts mean different doubles.
+  at most p places, so D * 10^p is an integer. Computing n * 10^p rounds twice (parsing, then
+  the product), each time by at most 2^-53 of the value: below 2^50 that is under 2^-2, so
+  rounding recovers D * 10^p exactly. Two such decimals that differ are at least 10^-p apart,
+  far more than a double's spacing there, so different counts mean different doubles.
 - An allowed value whose shortest decimal form has more than p places can equal no such n
   (n's shortest form never has more places than the text it was parsed from), so it sets no bit.
 - The grid has a clear bit below the smallest and above the largest allowed count, and every
