@@ -20,12 +20,11 @@ interpreter start, imports and the failing-rows pass are left out): the SQL targ
 faster --engine is (the ratio of the medians): issue 12's DuckDB-against-pandas figure, measured
 so that the host's drift falls on both engines alike.
 --instructions counts the instructions the counts query executes on one thread, under valgrind's
-callgrind, once per side: the query's own count is the child's total less that of the same child
-that builds the query text and stops (DuckDB's planning is counted, as the engine pays it;
-the query runs as the engine runs it, not as a prepared statement). The count does
-not drift with the host's load, so a change of 1% shows on the first run. It is not time (cache
-misses and branch mispredictions cost cycles, not instructions), so confirm a change it favours
-with timed runs. Valgrind runs about 40 times slower: give it a file of a few MB
+callgrind, once per side: only inside DuckDB's execute calls, so planning counts (the engine pays
+it) and the interpreter's start does not. The count does not drift with the host's load: two
+runs of one side agree to within 0.05%, so a change of 0.1% shows. It is not
+time (cache misses and branch mispredictions cost cycles, not instructions), so confirm a change
+it favours with timed runs. Valgrind runs about 40 times slower: give it a file of a few MB
 (`head -c 5000000 big.csv | head -n -1 > small.csv`).
 """
 
@@ -39,6 +38,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from benchmarks.bench_validate import ROOT, SPEC, timed, write_csv
@@ -55,10 +56,8 @@ query = build_queries(spec, 'duckdb', source=_csv_relation(Path(sys.argv[1]), sp
                       source_columns=_source_names(spec)).counts
 con = duckdb.connect()
 con.execute('SET enable_progress_bar = false')  # it would print to our stdout
-if len(sys.argv) > 3:  # --instructions: one thread (a fixed schedule); 'dry' stops here
+if len(sys.argv) > 3:  # --instructions: one thread, so the work follows one fixed schedule
     con.execute('SET threads = 1')
-    if sys.argv[3] == 'dry':
-        raise SystemExit(0)
 start = time.perf_counter()
 counts = con.execute(query).fetchall()[0]
 print(f'{time.perf_counter() - start:.3f} s for the counts query; counts '
@@ -66,19 +65,29 @@ print(f'{time.perf_counter() - start:.3f} s for the counts query; counts '
 """
 
 
-def _worktree(revision: str, folder: Path) -> Path:
+@contextmanager
+def _worktree(revision: str, folder: Path) -> Iterator[Path]:
+    """`revision` checked out under `folder` while the block runs, removed afterwards."""
     path = folder / "base"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), revision],
                    check=True)
-    return path
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
-def _instructions(root: Path, data: Path, spec: Path, mode: str) -> int:
-    """Instructions (callgrind's count) of a child running the counts-query script in `mode`."""
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
-               _COUNTS_QUERY, str(data.resolve()), str(spec.resolve()), mode]
+def _instructions(root: Path, data: Path, spec: Path) -> int:
+    """Instructions executed inside DuckDB's execute calls (callgrind) by the counts-query script.
+
+    Only those calls are counted (`--toggle-collect`), so the interpreter's start and imports,
+    which vary by tens of millions of instructions from run to run, stay out: two runs agree to
+    within 0.05%."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               "--toggle-collect=*DuckDBPyConnection::Execute*", sys.executable, "-c",
+               _COUNTS_QUERY, str(data.resolve()), str(spec.resolve()), "instructions"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"})
+                          env={**os.environ, "PYTHONPATH": str(root)})
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
         raise SystemExit(f"no instruction count from valgrind: {done.stderr[-500:]}")
@@ -89,31 +98,28 @@ def compare_instructions(data: Path, spec: Path, base: str, folder: Path) -> Non
     """The counts query's instructions at --base and in this checkout (one thread, callgrind)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
-    rows = sum(1 for _ in data.open("rb")) - 1
-    tree = _worktree(base, folder)
-    try:
-        counts = {}
-        print("| side | child, query run | child, query built only | the query's instructions | per row |")
-        print("|---|---|---|---|---|")
+    with data.open("rb") as handle:
+        rows = sum(1 for _ in handle) - 1
+    counts = {}
+    print("| side | instructions in the counts query | per row |")
+    print("|---|---|---|")
+    with _worktree(base, folder) as tree:
         for name, root in ((f"base ({base})", tree), ("this checkout", ROOT)):
-            run, dry = _instructions(root, data, spec, "run"), _instructions(root, data, spec, "dry")
-            counts[name] = run - dry
-            print(f"| {name} | {run:,} | {dry:,} | {run - dry:,} | {(run - dry) / rows:,.0f} |", flush=True)
-        before, after = counts.values()
-        print(f"this checkout: {100 * (after - before) / before:+.1f}% instructions ({rows:,} rows)")
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+            counts[name] = _instructions(root, data, spec)
+            print(f"| {name} | {counts[name]:,} | {counts[name] / rows:,.0f} |", flush=True)
+    before, after = counts.values()
+    print(f"this checkout: {100 * (after - before) / before:+.1f}% instructions ({rows:,} rows)")
 
 
 def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
             counts_query: bool = False, versus: str | None = None) -> None:
     """Alternate two sides: --base's worktree and this checkout, or this checkout's two engines."""
-    tree = _worktree(base, folder) if versus is None else None
-    try:
-        if tree is not None:
+    with ExitStack() as stack:
+        if versus is None:
+            tree = stack.enter_context(_worktree(base, folder))
             sides = {f"base ({base})": (tree, engine), "this checkout": (ROOT, engine)}
         else:
-            sides = {f"--engine {versus}": (ROOT, str(versus)), f"--engine {engine}": (ROOT, engine)}
+            sides = {f"--engine {versus}": (ROOT, versus), f"--engine {engine}": (ROOT, engine)}
         walls: dict[str, list[float]] = {name: [] for name in sides}
         summaries: dict[str, set[str]] = {name: set() for name in sides}
         print("| run | side | wall | peak RSS | exit |")
@@ -131,16 +137,13 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
                 walls[name].append(wall)
                 summaries[name].add(last.split(" [peak")[0])
                 print(f"| {rep} | {name} | {wall:.2f} s | {peak:.0f} MB | {code} |", flush=True)
-        for name, values in walls.items():
-            print(f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s")
-        if versus is not None:
-            slow, fast = (statistics.median(values) for values in walls.values())
-            print(f"--engine {engine} is {slow / fast:.2f}x --engine {versus} (medians)")
-        same = len(set().union(*summaries.values())) == 1
-        print("same summary line on both sides" if same else f"summaries differ: {summaries}")
-    finally:
-        if tree is not None:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    for name, values in walls.items():
+        print(f"{name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s")
+    if versus is not None:
+        slow, fast = (statistics.median(values) for values in walls.values())
+        print(f"--engine {engine} is {slow / fast:.2f}x --engine {versus} (medians)")
+    same = len(set().union(*summaries.values())) == 1
+    print("same summary line on both sides" if same else f"summaries differ: {summaries}")
 
 
 def main() -> None:
