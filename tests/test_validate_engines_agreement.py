@@ -34,13 +34,16 @@ LOC = ir.Location(path="random.synspec", line=1, column=1)
 NAMES = ["a", "b c", "it's", 'q"d', "back`tick", "x.y", "Ünï", "sum"]
 LEVELS = ["lo", "mid", "hi", "a'b", 'c"d', "x`y", "back\\slash"]
 TOKENS = [("1", "0"), ("Y", "N"), ("yes", "no")]
-MISSING = [None, "", "NA", "N/A", "-999"]  # "-999" reads as a number too
+# "-999" reads as a number too; "n.a." is not literal text in a regex (neither joins a row pattern).
+MISSING = [None, "", "NA", "N/A", "-999", "n.a."]
 NUMBER_CELLS = ["1", "2", "-3", "0", "2.5", "2.55", "10", "+4", ".5", "5.", "007", "1e5", "abc", " 1",
                 "99.999", "-0.0", "12", "1", "2.5", "10", "3", "4.0", "6", "-999", "7.", "+.75", "-0.125",
                 # What DuckDB's TRY_CAST reads as a number but the plain notation does not allow:
                 "+-1", "1_0", "inf", "NaN", "1 ", "1E2",
                 # Near grid members, and a whole number too large for any grid index.
-                "0.25", "2.550", "2.55", "-.125", "12.00", "100000000000000000000", "-100000000000000000000"]
+                "0.25", "2.550", "2.55", "-.125", "12.00", "100000000000000000000", "-100000000000000000000",
+                # Commas (the row pattern's separator) and what "n.a." would match as a regex.
+                "1,5", "5,", ",", "n-a-"]
 
 
 @st.composite

@@ -1,9 +1,11 @@
 """Assembling the SQL queries of a spec: per-row check results, the report's counts, failing rows.
 
-Three layers of common table expressions, each a plain SELECT so every dialect runs them:
-`raw` (the source's cells, missing masks, number patterns), `typed` (numbers, text, unparseable
-and too-many-places masks; `synspec.targets.sql.cells`) and `checks` (one nullable boolean per
-check, positional names `k0`, `k1`...; `synspec.targets.sql.checks`). On top of them:
+Four layers of common table expressions, each a plain SELECT so every dialect runs them:
+`source` (the source's cells under positional names, and the row-wide number patterns), `raw`
+(missing masks, each cell's number patterns where the row-wide one failed), `typed` (numbers,
+text, unparseable and too-many-places masks; all three in `synspec.targets.sql.cells`) and
+`checks` (one nullable boolean per check, positional names `k0`, `k1`...;
+`synspec.targets.sql.checks`). On top of them:
 - `rows`: one row per data row, one column per check named as the checker names it;
 - `counts`: one row holding what `synspec validate` reports (rows, rows passing every hard
   check, per check applicable and passing rows, per column missing, unparseable and failing rows),
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from synspec import ir
-from synspec.targets.sql.cells import cells_of, raw_layer, typed_layer
+from synspec.targets.sql.cells import cells_of, plain_groups, raw_layer, source_layer, typed_layer
 from synspec.targets.sql.checks import SqlCheck, sql_checks
 from synspec.targets.sql.dialect import Dialect, dialect
 
@@ -79,7 +81,9 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
             check = replace(check, fails=failed,
                             counts=(f"{d.count_if(failed)} + {d.count_if(passed)}", d.count_if(passed)))
         counted.append(check)
-    cte = (f"WITH raw AS (\n{_select(kept + raw_layer(cells, refs, d), src)}\n),\n"
+    groups = plain_groups(cells)
+    cte = (f"WITH source AS (\n{_select(kept + source_layer(cells, refs, groups, d), src)}\n),\n"
+           f"raw AS (\n{_select(kept + raw_layer(cells, groups, d), 'source')}\n),\n"
            f"typed AS (\n{_select(kept + typed_layer(cells, d), 'raw')}\n),\n"
            f"checks AS (\n{_select(kept + helpers + check_items + split_items, 'typed')}\n)\n")
     outputs = kept + [f"{k} AS {d.ident(c.name)}" for c, k in zip(checks, internal, strict=True)]

@@ -3,14 +3,12 @@
 -- exactly as written (CSV read with every column as a string; NULL or '' is a missing cell).
 -- Query 1, one row per data row: one column per check, TRUE passes, FALSE fails, NULL does
 -- not apply (missing or unparseable operand, or a rule's condition is false).
-WITH raw AS (
+WITH source AS (
   SELECT
     `gender` AS r0,
     (`gender` IS NULL OR `gender` = '') AS m0,
     `age` AS r1,
     (`age` IS NULL OR `age` = '') AS m1,
-    COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) AS w1,
-    CASE WHEN COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k1,
     `hypertension` AS r2,
     (`hypertension` IS NULL OR `hypertension` = '') AS m2,
     `heart_disease` AS r3,
@@ -19,18 +17,43 @@ WITH raw AS (
     (`smoking_history` IS NULL OR `smoking_history` = '') AS m4,
     `bmi` AS r5,
     (`bmi` IS NULL OR `bmi` = '') AS m5,
-    COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) AS w5,
-    CASE WHEN COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k5,
     `HbA1c_level` AS r6,
     (`HbA1c_level` IS NULL OR `HbA1c_level` = '') AS m6,
-    COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) AS w6,
-    CASE WHEN COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k6,
     `blood_glucose_level` AS r7,
     (`blood_glucose_level` IS NULL OR `blood_glucose_level` = '') AS m7,
-    COALESCE((`blood_glucose_level` RLIKE '^(?:[+-]?[0-9]+)\\z'), FALSE) AS k7,
     `diabetes` AS r8,
-    (`diabetes` IS NULL OR `diabetes` = '') AS m8
+    (`diabetes` IS NULL OR `diabetes` = '') AS m8,
+    COALESCE((concat(`age`, ',', `bmi`, ',', `HbA1c_level`, ',', `blood_glucose_level`) RLIKE '^(?:(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))?,(?:[+-]?[0-9]+)?)\\z'), FALSE) AS q0
   FROM `synspec_input`
+),
+raw AS (
+  SELECT
+    r0,
+    m0,
+    r1,
+    m1,
+    CASE WHEN q0 THEN NOT m1 ELSE COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) END AS w1,
+    CASE WHEN q0 THEN NOT m1 WHEN COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k1,
+    r2,
+    m2,
+    r3,
+    m3,
+    r4,
+    m4,
+    r5,
+    m5,
+    CASE WHEN q0 THEN NOT m5 ELSE COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) END AS w5,
+    CASE WHEN q0 THEN NOT m5 WHEN COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k5,
+    r6,
+    m6,
+    CASE WHEN q0 THEN NOT m6 ELSE COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) END AS w6,
+    CASE WHEN q0 THEN NOT m6 WHEN COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k6,
+    r7,
+    m7,
+    CASE WHEN q0 THEN NOT m7 ELSE COALESCE((r7 RLIKE '^(?:[+-]?[0-9]+)\\z'), FALSE) END AS k7,
+    r8,
+    m8
+  FROM source
 ),
 typed AS (
   SELECT
@@ -176,14 +199,12 @@ FROM checks;
 
 -- Query 2, one row: the counts `synspec validate` reports (per check: applicable and passing
 -- rows; per column: missing, unparseable and failing rows).
-WITH raw AS (
+WITH source AS (
   SELECT
     `gender` AS r0,
     (`gender` IS NULL OR `gender` = '') AS m0,
     `age` AS r1,
     (`age` IS NULL OR `age` = '') AS m1,
-    COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) AS w1,
-    CASE WHEN COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`age` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k1,
     `hypertension` AS r2,
     (`hypertension` IS NULL OR `hypertension` = '') AS m2,
     `heart_disease` AS r3,
@@ -192,18 +213,43 @@ WITH raw AS (
     (`smoking_history` IS NULL OR `smoking_history` = '') AS m4,
     `bmi` AS r5,
     (`bmi` IS NULL OR `bmi` = '') AS m5,
-    COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) AS w5,
-    CASE WHEN COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`bmi` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k5,
     `HbA1c_level` AS r6,
     (`HbA1c_level` IS NULL OR `HbA1c_level` = '') AS m6,
-    COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) AS w6,
-    CASE WHEN COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) THEN TRUE ELSE COALESCE((`HbA1c_level` RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k6,
     `blood_glucose_level` AS r7,
     (`blood_glucose_level` IS NULL OR `blood_glucose_level` = '') AS m7,
-    COALESCE((`blood_glucose_level` RLIKE '^(?:[+-]?[0-9]+)\\z'), FALSE) AS k7,
     `diabetes` AS r8,
-    (`diabetes` IS NULL OR `diabetes` = '') AS m8
+    (`diabetes` IS NULL OR `diabetes` = '') AS m8,
+    COALESCE((concat(`age`, ',', `bmi`, ',', `HbA1c_level`, ',', `blood_glucose_level`) RLIKE '^(?:(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))?,(?:[+-]?[0-9]+)?)\\z'), FALSE) AS q0
   FROM `synspec_input`
+),
+raw AS (
+  SELECT
+    r0,
+    m0,
+    r1,
+    m1,
+    CASE WHEN q0 THEN NOT m1 ELSE COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) END AS w1,
+    CASE WHEN q0 THEN NOT m1 WHEN COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r1 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k1,
+    r2,
+    m2,
+    r3,
+    m3,
+    r4,
+    m4,
+    r5,
+    m5,
+    CASE WHEN q0 THEN NOT m5 ELSE COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) END AS w5,
+    CASE WHEN q0 THEN NOT m5 WHEN COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,2})?|\\.[0-9]{1,2}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r5 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k5,
+    r6,
+    m6,
+    CASE WHEN q0 THEN NOT m6 ELSE COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) END AS w6,
+    CASE WHEN q0 THEN NOT m6 WHEN COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]{0,1})?|\\.[0-9]{1,1}))\\z'), FALSE) THEN TRUE ELSE COALESCE((r6 RLIKE '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))\\z'), FALSE) END AS k6,
+    r7,
+    m7,
+    CASE WHEN q0 THEN NOT m7 ELSE COALESCE((r7 RLIKE '^(?:[+-]?[0-9]+)\\z'), FALSE) END AS k7,
+    r8,
+    m8
+  FROM source
 ),
 typed AS (
   SELECT

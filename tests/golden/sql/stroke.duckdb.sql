@@ -3,17 +3,14 @@
 -- exactly as written (CSV read with every column as a string; NULL or '' is a missing cell).
 -- Query 1, one row per data row: one column per check, TRUE passes, FALSE fails, NULL does
 -- not apply (missing or unparseable operand, or a rule's condition is false).
-WITH raw AS (
+WITH source AS (
   SELECT
     "id" AS r0,
     ("id" IS NULL OR "id" = '') AS m0,
-    COALESCE(regexp_full_match("id", '[+-]?[0-9]+'), FALSE) AS k0,
     "gender" AS r1,
     ("gender" IS NULL OR "gender" = '') AS m1,
     "age" AS r2,
     ("age" IS NULL OR "age" = '') AS m2,
-    COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) AS w2,
-    CASE WHEN COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k2,
     "hypertension" AS r3,
     ("hypertension" IS NULL OR "hypertension" = '') AS m3,
     "heart_disease" AS r4,
@@ -26,17 +23,49 @@ WITH raw AS (
     ("Residence_type" IS NULL OR "Residence_type" = '') AS m7,
     "avg_glucose_level" AS r8,
     ("avg_glucose_level" IS NULL OR "avg_glucose_level" = '') AS m8,
-    COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) AS w8,
-    CASE WHEN COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k8,
     "bmi" AS r9,
     ("bmi" IS NULL OR "bmi" = '' OR "bmi" = 'N/A') AS m9,
-    COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) AS w9,
-    CASE WHEN COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k9,
     "smoking_status" AS r10,
     ("smoking_status" IS NULL OR "smoking_status" = '') AS m10,
     "stroke" AS r11,
-    ("stroke" IS NULL OR "stroke" = '') AS m11
+    ("stroke" IS NULL OR "stroke" = '') AS m11,
+    COALESCE(regexp_full_match(concat("id", ',', "age", ',', "avg_glucose_level", ',', "bmi"), '(?:[+-]?[0-9]+)?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})|N/A)?'), FALSE) AS q0
   FROM "synspec_input"
+),
+raw AS (
+  SELECT
+    r0,
+    m0,
+    CASE WHEN q0 THEN NOT m0 ELSE COALESCE(regexp_full_match(r0, '[+-]?[0-9]+'), FALSE) END AS k0,
+    r1,
+    m1,
+    r2,
+    m2,
+    CASE WHEN q0 THEN NOT m2 ELSE COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) END AS w2,
+    CASE WHEN q0 THEN NOT m2 WHEN COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k2,
+    r3,
+    m3,
+    r4,
+    m4,
+    r5,
+    m5,
+    r6,
+    m6,
+    r7,
+    m7,
+    r8,
+    m8,
+    CASE WHEN q0 THEN NOT m8 ELSE COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) END AS w8,
+    CASE WHEN q0 THEN NOT m8 WHEN COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k8,
+    r9,
+    m9,
+    CASE WHEN q0 THEN NOT m9 ELSE COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) END AS w9,
+    CASE WHEN q0 THEN NOT m9 WHEN COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k9,
+    r10,
+    m10,
+    r11,
+    m11
+  FROM source
 ),
 typed AS (
   SELECT
@@ -197,17 +226,14 @@ FROM checks;
 
 -- Query 2, one row: the counts `synspec validate` reports (per check: applicable and passing
 -- rows; per column: missing, unparseable and failing rows).
-WITH raw AS (
+WITH source AS (
   SELECT
     "id" AS r0,
     ("id" IS NULL OR "id" = '') AS m0,
-    COALESCE(regexp_full_match("id", '[+-]?[0-9]+'), FALSE) AS k0,
     "gender" AS r1,
     ("gender" IS NULL OR "gender" = '') AS m1,
     "age" AS r2,
     ("age" IS NULL OR "age" = '') AS m2,
-    COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) AS w2,
-    CASE WHEN COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("age", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k2,
     "hypertension" AS r3,
     ("hypertension" IS NULL OR "hypertension" = '') AS m3,
     "heart_disease" AS r4,
@@ -220,17 +246,49 @@ WITH raw AS (
     ("Residence_type" IS NULL OR "Residence_type" = '') AS m7,
     "avg_glucose_level" AS r8,
     ("avg_glucose_level" IS NULL OR "avg_glucose_level" = '') AS m8,
-    COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) AS w8,
-    CASE WHEN COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("avg_glucose_level", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k8,
     "bmi" AS r9,
     ("bmi" IS NULL OR "bmi" = '' OR "bmi" = 'N/A') AS m9,
-    COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) AS w9,
-    CASE WHEN COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match("bmi", '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k9,
     "smoking_status" AS r10,
     ("smoking_status" IS NULL OR "smoking_status" = '') AS m10,
     "stroke" AS r11,
-    ("stroke" IS NULL OR "stroke" = '') AS m11
+    ("stroke" IS NULL OR "stroke" = '') AS m11,
+    COALESCE(regexp_full_match(concat("id", ',', "age", ',', "avg_glucose_level", ',', "bmi"), '(?:[+-]?[0-9]+)?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2}))?,(?:[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})|N/A)?'), FALSE) AS q0
   FROM "synspec_input"
+),
+raw AS (
+  SELECT
+    r0,
+    m0,
+    CASE WHEN q0 THEN NOT m0 ELSE COALESCE(regexp_full_match(r0, '[+-]?[0-9]+'), FALSE) END AS k0,
+    r1,
+    m1,
+    r2,
+    m2,
+    CASE WHEN q0 THEN NOT m2 ELSE COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) END AS w2,
+    CASE WHEN q0 THEN NOT m2 WHEN COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r2, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k2,
+    r3,
+    m3,
+    r4,
+    m4,
+    r5,
+    m5,
+    r6,
+    m6,
+    r7,
+    m7,
+    r8,
+    m8,
+    CASE WHEN q0 THEN NOT m8 ELSE COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) END AS w8,
+    CASE WHEN q0 THEN NOT m8 WHEN COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r8, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k8,
+    r9,
+    m9,
+    CASE WHEN q0 THEN NOT m9 ELSE COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) END AS w9,
+    CASE WHEN q0 THEN NOT m9 WHEN COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]{0,1})?|\.[0-9]{1,1})'), FALSE) THEN TRUE ELSE COALESCE(regexp_full_match(r9, '[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'), FALSE) END AS k9,
+    r10,
+    m10,
+    r11,
+    m11
+  FROM source
 ),
 typed AS (
   SELECT
