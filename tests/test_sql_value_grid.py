@@ -27,15 +27,21 @@ def _decimal_text(units: int, places: int) -> str:
     return f"{sign}{whole}.{fraction:0{places}d}" if places else f"{sign}{whole}"
 
 
-def _grid_answers(grid: ValueGrid, cells: list[str]) -> list[bool]:
+def _grid_answers(grid: ValueGrid, cells: list[str], low: float | None = None,
+                  high: float | None = None) -> list[bool | None]:
+    """The grid's answer per cell; with bounds, asked only within them (as a value check guarded
+    by its range is), and None outside."""
+    lookup = grid.sql("n", D, low, high)
+    if low is not None and high is not None:
+        lookup = f"CASE WHEN n BETWEEN {D.double(low)} AND {D.double(high)} THEN {lookup} END"
     con = duckdb.connect()
     try:
         con.execute("CREATE TABLE t (i INTEGER, n DOUBLE)")
         con.executemany("INSERT INTO t VALUES (?, CAST(? AS DOUBLE))", list(enumerate(cells)))
-        rows = con.execute(f"SELECT i, {grid.sql('n', D)} FROM t ORDER BY i").fetchall()
+        rows = con.execute(f"SELECT i, {lookup} FROM t ORDER BY i").fetchall()
     finally:
         con.close()
-    return [bool(hit) for _, hit in rows]
+    return [None if hit is None else bool(hit) for _, hit in rows]
 
 
 @settings(max_examples=150, deadline=None)
@@ -56,6 +62,38 @@ def test_the_grid_answers_as_the_checker(places: int, allowed: list[tuple[int, i
     cells += ["1" + "0" * 25, "-1" + "0" * 25]  # far beyond any grid: clamped onto a clear bit
     expected = np.isin(np.array([float(c) for c in cells]), np.array(values)).tolist()
     assert _grid_answers(grid, cells) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(places=st.integers(0, 3),
+       allowed=st.lists(st.integers(-300, 300), min_size=1, max_size=12),
+       margins=st.tuples(st.integers(-3, 3), st.integers(-3, 3)),
+       probes=st.lists(st.integers(-500, 500), min_size=1, max_size=30))
+def test_within_a_guarding_range_the_grid_answers_as_the_checker(
+        places: int, allowed: list[int], margins: tuple[int, int], probes: list[int]) -> None:
+    """Bounds inside the grid drop its clamps; bounds outside it keep them. Either way every number
+    the range lets through gets the checker's answer, and no index leaves the grid. The bounds lie
+    a few steps either side of the grid's edges (its guard bits), where a clamp is or is not due."""
+    low_count = min(allowed) - margins[0]
+    high_count = max(low_count, max(allowed) + margins[1])
+    low, high = float(_decimal_text(low_count, places)), float(_decimal_text(high_count, places))
+    values = [float(_decimal_text(count, places)) for count in allowed]
+    grid = ValueGrid.of(values, places)
+    assert grid is not None
+    near = [low_count - 1, low_count, high_count, high_count + 1]
+    cells = [_decimal_text(count, places) for count in probes + near + allowed]
+    numbers = np.array([float(c) for c in cells])
+    inside = (numbers >= low) & (numbers <= high)
+    expected = [bool(hit) if ok else None for hit, ok in zip(np.isin(numbers, values), inside, strict=True)]
+    assert _grid_answers(grid, cells, low, high) == expected
+
+
+def test_a_side_bounded_inside_the_grid_is_not_clamped() -> None:
+    grid = ValueGrid.of([1.0, 2.0, 5.0], places=1)  # counts 10..50: bits for 9..51
+    assert grid is not None
+    assert "greatest" not in grid.sql("n", D, 0.9, 5.1) and "least" not in grid.sql("n", D, 0.9, 5.1)
+    assert "greatest" in grid.sql("n", D, 0.8, 5.1) and "least" not in grid.sql("n", D, 0.8, 5.1)
+    assert "least" in grid.sql("n", D, 1.0, 5.2) and "greatest" in grid.sql("n", D, None, None)
 
 
 def test_values_with_more_places_than_the_column_match_nothing() -> None:

@@ -81,10 +81,11 @@ def _column_checks(cell: ColumnCells, d: Dialect) -> list[SqlCheck]:
         make("level", "level", f"CASE WHEN {m} THEN NULL ELSE {levels} END")
     if column.is_numeric and column.values:
         # Only values the range and places checks let through: one fault, one finding. So a
-        # whole-number column's values, and a decimal(p) column's, have known places here.
+        # whole-number column's values, and a decimal(p) column's, have known places here, and
+        # lie within the declared range.
         let_through = inside() if not cell.has_places else f"{inside()} AND NOT {p}"
         known_places = 0 if column.kind is ir.ColumnKind.INTEGER else column.places
-        allowed = d.value_in(n, [value for value, _ in column.values], known_places)
+        allowed = d.value_in(n, [value for value, _ in column.values], known_places, column.low, column.high)
         make("value", "value", f"CASE WHEN {let_through} THEN {allowed} END")
     if not column.may_be_missing:
         make("missing", "missing", f"(NOT {m})", m, (rows, present))

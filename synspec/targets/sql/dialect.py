@@ -93,9 +93,11 @@ class Dialect:
             return f"({operand} {word} (SELECT v FROM (VALUES {rows}) AS allowed(v)))"
         return f"({operand} {word} ({', '.join(members)}))"
 
-    def value_in(self, operand: str, values: Sequence[float], places: int | None) -> str:
+    def value_in(self, operand: str, values: Sequence[float], places: int | None,
+                 low: float | None = None, high: float | None = None) -> str:
         """`operand` (a DOUBLE) is one of `values`; `places`: it is written with at most that many
-        decimal places (0 for whole numbers), None when unknown.
+        decimal places (0 for whole numbers), None when unknown; `low`, `high`: bounds it is
+        known to lie within wherever this is evaluated.
 
         DuckDB looks a number with known places up in a bit grid (`ValueGrid`) where it would
         otherwise hash and probe (lists `member_of` tests as a semi-join) and the list fits a
@@ -104,7 +106,7 @@ class Dialect:
         if self.name == "duckdb" and places is not None and len(values) >= _SEMI_JOIN_MEMBERS:
             grid = ValueGrid.of(values, places)
             if grid is not None:
-                return grid.sql(operand, self)
+                return grid.sql(operand, self, low, high)
         return self.member_of(operand, [self.double(value) for value in values])
 
     def finite(self, operand: str) -> str:
