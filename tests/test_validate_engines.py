@@ -313,6 +313,22 @@ def test_blank_line_prescan_never_misses_one(text: bytes, block: int) -> None:
         assert found == blank_then_text
 
 
+@settings(max_examples=200, deadline=None)
+@given(text=st.binary(max_size=40).map(lambda raw: bytes(b"a\n\r,"[byte % 4] for byte in raw)),
+       block=st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_line_feed_count_is_exact_whatever_the_block(text: bytes, block: int) -> None:
+    """The count that lets the DuckDB engine skip the blank-line scan: every line feed, and
+    whether the last byte is one, across block boundaries and short last blocks."""
+    import tempfile
+
+    from synspec.validation_engines.sources import _line_feeds
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        path.write_bytes(text)
+        assert _line_feeds(path, block) == (text.count(b"\n"), text.endswith(b"\n"))
+
+
 def test_duckdb_prints_no_progress_bar(tmp_path: Path, monkeypatch) -> None:
     """DuckDB's own progress bar (printed to standard output, even a file, for queries over two
     seconds) is off on the engine's connections, in memory and `--connect`. DuckDB turns it on by

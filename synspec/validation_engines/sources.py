@@ -104,14 +104,21 @@ def require_no_blank_lines(path: Path, rows: int | None = None) -> None:
                              "with the missing token in every field)")
 
 
-def _line_feeds(path: Path, block: int = 8 << 20) -> tuple[int, bool]:
+def _line_feeds(path: Path, block: int = 1 << 20) -> tuple[int, bool]:
     """How many line feeds the file holds (bounded blocks, vectorised), and whether it ends with
-    one (then the header's line feed is one more than the rows')."""
+    one (then the header's line feed is one more than the rows').
+
+    One buffer and one mask, reused: a fresh 8 MB mask per block (and its page faults) made the
+    count of the 2 GB file 0.4-0.5 s instead of 0.3 s, and 1 MB blocks stay in the cache.
+    """
     buffer = bytearray(block)
+    data_view = np.frombuffer(buffer, dtype=np.uint8)
+    is_line_feed = np.empty(block, dtype=bool)
     total, last = 0, 0
     with path.open("rb", buffering=0) as handle:
         while read := handle.readinto(buffer):
-            total += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8, count=read) == 10))
+            np.equal(data_view[:read], 10, out=is_line_feed[:read])
+            total += int(np.count_nonzero(is_line_feed[:read]))
             last = buffer[read - 1]
     return total, last == 10
 
