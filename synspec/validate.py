@@ -14,16 +14,18 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from synspec import data, ir
 from synspec.atomic import AtomicWriter
 from synspec.errors import UserError
 from synspec.files import require_file
 from synspec.targets.checker import CheckReport, CheckTally, compile_checker
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Columns of the violations CSV, one line per (row, check) failure.
 VIOLATION_FIELDS = ("row", "line", "check", "kind", "severity", "columns", "values")

@@ -10,14 +10,15 @@ or Spark, with identical figures); a DataFrame is checked in one chunk by the pa
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from synspec import validate as _validate
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from synspec.api.spec import Spec
 
 __all__ = ["ValidationReport", "validate"]
@@ -55,6 +56,8 @@ class ValidationReport:
         rows = [{"check": c["name"], **{k: c[k] for k in _COUNT_COLUMNS[1:]}} for c in self._report["checks"]]
         for row in rows:
             row["columns"] = ";".join(row["columns"])
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=list(_COUNT_COLUMNS))
 
     def failure_cases(self) -> pd.DataFrame:
@@ -63,6 +66,8 @@ class ValidationReport:
         (`column=value; ...` as written, `(missing)` for a missing cell)."""
         if self._failures is None:
             raise ValueError("failures were not kept: validate with keep_failures=True")
+        import pandas as pd
+
         return pd.DataFrame(self._failures, columns=list(_CASE_COLUMNS))
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,21 +89,22 @@ def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_ex
     `stats="fail"` (or `"warn"`) also compares every declared statistic with the table
     (`synspec.drift`): the report gains a `"stats"` entry, and with `"fail"` a drifted statistic
     makes the report not ok."""
-    from synspec.api.frames import to_cells
     from synspec.files import require_output
     from synspec.validation_engines import validate_with
 
     kept: list[tuple[Any, ...]] | None = [] if keep_failures else None
     out = Path(violations) if violations is not None else None
     if out is not None:  # overwritten, as pandas' to_csv would; never the table being read
-        inputs = () if isinstance(table, pd.DataFrame) or connect is not None else (Path(table),)
+        inputs = () if _is_frame(table) or connect is not None else (Path(_path_of(table)),)
         require_output(out, "violations file", force=True, flag="violations", inputs=inputs)
-    if isinstance(table, pd.DataFrame):
+    if _is_frame(table):
         if engine not in ("auto", "pandas"):
             from synspec.errors import UserError
 
             raise UserError(f"a DataFrame is validated by the pandas engine, not {engine}",
                             hint="write the table to Parquet and pass its path, or use engine='pandas'")
+        from synspec.api.frames import to_cells
+
         index = table.index
         collect = None if kept is None else _collector(kept, lambda row: index[row - 1])
         cells = to_cells(spec._ir, table)
@@ -107,15 +113,27 @@ def validate(spec: Spec, table: pd.DataFrame | str | os.PathLike[str], *, max_ex
                                            on_failures=collect)
     else:
         collect = None if kept is None else _collector(kept, lambda row: row)
-        report = validate_with(engine, os.fspath(table), spec._ir, connect=connect, max_examples=max_examples,
+        report = validate_with(engine, _path_of(table), spec._ir, connect=connect, max_examples=max_examples,
                                chunk_rows=chunk_rows, violations=out, on_rows=on_rows, on_failures=collect)
     if stats is not None:
-        report = _with_drift(report, spec, table, cells if isinstance(table, pd.DataFrame) else None,
+        report = _with_drift(report, spec, table, cells if _is_frame(table) else None,
                              chunk_rows, stats, connect)
     return ValidationReport(report, kept)
 
 
 STATS_MODES = ("fail", "warn")
+
+
+def _is_frame(table: object) -> TypeGuard[pd.DataFrame]:
+    """`table` is a pandas DataFrame, asked without importing pandas (a path needs no pandas:
+    the SQL engines never load it, 0.22 s of each run): no frame exists before pandas is loaded."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(table, pandas.DataFrame)
+
+
+def _path_of(table: object) -> str:
+    """A table that is not a DataFrame, as the path (or table name) it is."""
+    return os.fspath(cast("str | os.PathLike[str]", table))
 
 
 def _with_drift(report: dict[str, Any], spec: Spec, table: Any, cells: pd.DataFrame | None, chunk_rows: int,

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from synspec import ir
 from synspec.data import TypedTable, a_kind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHECK_KINDS = ("type", "range", "level", "value", "missing", "rule")
 
@@ -370,6 +372,8 @@ def _column_checks(column: ir.Column) -> list[_Check]:
         levels = list(column.levels)
 
         def level_check(t: TypedTable) -> tuple[np.ndarray, np.ndarray]:
+            import pandas as pd  # not at import: the SQL engines compile checks without frames
+
             present = ~t.missing[name]
             values = pd.Series(t.frame[name].to_numpy(dtype=object))
             declared = values.isin(levels).to_numpy(dtype=bool)
