@@ -33,7 +33,8 @@ from tests.spark_session import spark  # noqa: F401 (a fixture)
 LOC = ir.Location(path="random.synspec", line=1, column=1)
 NAMES = ["a", "b c", "it's", 'q"d', "back`tick", "x.y", "Ünï", "sum"]
 LEVELS = ["lo", "mid", "hi", "a'b", 'c"d', "x`y", "back\\slash"]
-TOKENS = [("1", "0"), ("Y", "N"), ("yes", "no")]
+# An empty token, and one that is also a missing token ("NA"), are shadowed by the missing mask.
+TOKENS = [("1", "0"), ("Y", "N"), ("yes", "no"), ("", "N"), ("NA", "no")]
 # "-999" reads as a number too; "n.a." is not literal text in a regex (neither joins a row pattern).
 MISSING = [None, "", "NA", "N/A", "-999", "n.a."]
 NUMBER_CELLS = ["1", "2", "-3", "0", "2.5", "2.55", "10", "+4", ".5", "5.", "007", "1e5", "abc", " 1",

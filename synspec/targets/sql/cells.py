@@ -206,7 +206,11 @@ def typed_layer(cells: list[ColumnCells], d: Dialect) -> list[str]:
         elif column.kind is ir.ColumnKind.BOOLEAN:
             assert column.true_token is not None and column.false_token is not None
             true, false = d.string(column.true_token), d.string(column.false_token)
-            items.append(f"CASE WHEN {m} THEN NULL WHEN {r} = {true} THEN {d.double(1)} "
+            # A missing cell is NULL, empty or the missing token: its number is NULL without an
+            # `m` guard unless a token is empty or the missing token (S413 only warns of that).
+            shadowed = {"", column.missing_token} & {column.true_token, column.false_token}
+            guard = f"WHEN {m} THEN NULL " if shadowed else ""
+            items.append(f"CASE {guard}WHEN {r} = {true} THEN {d.double(1)} "
                          f"WHEN {r} = {false} THEN {d.double(0)} END AS {cell.number}")
             items.append(f"(NOT {m} AND NOT ({r} = {true} OR {r} = {false})) AS {cell.unparsed}")
         else:

@@ -98,14 +98,15 @@ def build_queries(spec: ir.Spec, dialect_name: str, *, source: str | None = None
     for check, k in zip(checks, internal, strict=True):
         own_checks.setdefault(check.column, []).append(k)
     flagged = {cell.index: own_checks[cell.column.name] for cell in cells if cell.column.name in own_checks}
-    fails_of = {k: check.fails or f"{k} IS FALSE" for check, k in zip(counted, internal, strict=True)}
+    # TRUE where the check fails, FALSE or NULL elsewhere (checks.py): read only through count_if and OR.
+    fails_of = {k: check.fails or f"NOT {k}" for check, k in zip(counted, internal, strict=True)}
     column_flags = [f"{' OR '.join(fails_of[k] for k in own)} AS f{index}" for index, own in flagged.items()]
     hard_rules = [k for c, k in zip(checks, internal, strict=True) if c.hard and c.column is None]
     fails = [f"f{index}" for index in flagged] + [fails_of[k] for k in hard_rules]
     row_fails = " OR ".join(fails) or "FALSE"
     flags = f"flags AS (\n{_select(kept + helpers + split_masks + internal + column_flags, 'checks')}\n)\n"
 
-    count_items = ["COUNT(*)", d.count_if(f"NOT ({row_fails})")]
+    count_items = ["COUNT(*)", f"COUNT(*) - {d.count_if(row_fails)}"]
     count_names = ["rows", "rows_passing_hard_checks"]
     for check, k in zip(counted, internal, strict=True):
         # Passed rather than failed rows: count_if(k) needs no NOT per row (failed = applicable - passed).
