@@ -315,10 +315,11 @@ def test_blank_line_prescan_never_misses_one(text: bytes, block: int) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.binary(max_size=40).map(lambda raw: bytes(b"a\n\r,"[byte % 4] for byte in raw)),
-       block=st.sampled_from([1, 2, 3, 7, 1 << 20]))
-def test_line_feed_count_is_exact_whatever_the_block(text: bytes, block: int) -> None:
+       block=st.sampled_from([1, 2, 3, 7, 1 << 20]), workers=st.sampled_from([1, 2, 3, 5]))
+def test_line_feed_count_is_exact_whatever_the_block(text: bytes, block: int, workers: int) -> None:
     """The count that lets the DuckDB engine skip the blank-line scan: every line feed, and
-    whether the last byte is one, across block boundaries and short last blocks."""
+    whether the last byte is one, across block boundaries, short last blocks and the ranges
+    counted on separate threads (some empty when the file is shorter than the threads)."""
     import tempfile
 
     from synspec.validation_engines.sources import _line_feeds
@@ -326,7 +327,7 @@ def test_line_feed_count_is_exact_whatever_the_block(text: bytes, block: int) ->
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.csv"
         path.write_bytes(text)
-        assert _line_feeds(path, block) == (text.count(b"\n"), text.endswith(b"\n"))
+        assert _line_feeds(path, block, workers) == (text.count(b"\n"), text.endswith(b"\n"))
 
 
 def test_duckdb_prints_no_progress_bar(tmp_path: Path, monkeypatch) -> None:
