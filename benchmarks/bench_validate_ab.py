@@ -6,6 +6,7 @@ Usage (from the repository root):
     python -m benchmarks.bench_validate_ab --counts-query --reps 6   # DuckDB's counts query alone
     python -m benchmarks.bench_validate_ab DATA --versus pandas      # this checkout, two engines
     python -m benchmarks.bench_validate_ab SMALL.csv --instructions  # the counts query's instructions
+    python -m benchmarks.bench_validate_ab DATA --threads 1 2        # the DuckDB engine on 1 and 2 threads
 
 A shared machine's speed drifts by tens of percent within an hour, so a before/after pair is
 only comparable when both run in the same sequence. This checks --base out into a temporary git
@@ -19,6 +20,9 @@ interpreter start, imports and the failing-rows pass are left out): the SQL targ
 --versus ENGINE runs this checkout only, --engine against ENGINE, and prints how many times
 faster --engine is (the ratio of the medians): issue 12's DuckDB-against-pandas figure, measured
 so that the host's drift falls on both engines alike.
+--threads N [N ...] runs the DuckDB engine's whole validation (`validate_duckdb`, in a child
+per run, so imports are left out) with DuckDB limited to each thread count in turn: how the
+engine scales with cores, on a host that has few.
 --instructions counts the instructions the counts query executes on one thread, under valgrind's
 callgrind, once per side: only inside DuckDB's execute calls, so planning counts (the engine pays
 it) and the interpreter's start does not. The count does not drift with the host's load: two
@@ -38,7 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -62,6 +66,21 @@ start = time.perf_counter()
 counts = con.execute(query).fetchall()[0]
 print(f'{time.perf_counter() - start:.3f} s for the counts query; counts '
       f'{hashlib.sha256(repr(counts).encode()).hexdigest()[:16]}')
+"""
+
+# Run by a child of this checkout: the DuckDB engine's whole validation on argv[3] threads.
+_VALIDATE_THREADS = """
+import sys, time
+from pathlib import Path
+from synspec.passes import check_file
+from synspec.validation_engines.duckdb_engine import validate_duckdb
+from synspec.validation_engines.sources import resolve
+spec = check_file(Path(sys.argv[2])).spec
+source = resolve(sys.argv[1], spec)
+start = time.perf_counter()
+report = validate_duckdb(source, spec, threads=int(sys.argv[3]))
+print(f'{time.perf_counter() - start:.3f} s to validate; {report["rows"]} rows, '
+      f'{report["rows_passing_hard_checks"]} passing')
 """
 
 
@@ -112,10 +131,14 @@ def compare_instructions(data: Path, spec: Path, base: str, folder: Path) -> Non
 
 
 def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: Path,
-            counts_query: bool = False, versus: str | None = None) -> None:
-    """Alternate two sides: --base's worktree and this checkout, or this checkout's two engines."""
+            counts_query: bool = False, versus: str | None = None, threads: Sequence[int] = ()) -> None:
+    """Alternate the sides: --base's worktree and this checkout, this checkout's two engines, or
+    the DuckDB engine on each thread count."""
+    in_process = counts_query or bool(threads)  # the child times itself: "<seconds> s ...; <summary>"
     with ExitStack() as stack:
-        if versus is None:
+        if threads:
+            sides = {f"threads={t}": (ROOT, str(t)) for t in threads}
+        elif versus is None:
             tree = stack.enter_context(_worktree(base, folder))
             sides = {f"base ({base})": (tree, engine), "this checkout": (ROOT, engine)}
         else:
@@ -128,11 +151,14 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
             for name, (root, side_engine) in sides.items():
                 if counts_query:
                     command = [sys.executable, "-c", _COUNTS_QUERY, str(data.resolve()), str(spec.resolve())]
+                elif threads:
+                    command = [sys.executable, "-c", _VALIDATE_THREADS, str(data.resolve()),
+                               str(spec.resolve()), side_engine]
                 else:
                     command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
                                "--spec", str(spec.resolve()), "--engine", side_engine]
                 wall, peak, code, last = timed(command, root)
-                if counts_query:  # the query's own seconds, and its counts as the summary
+                if in_process:  # the child's own seconds, and what it found as the summary
                     wall, last = float(last.split()[0]), last.split("; ")[-1]
                 walls[name].append(wall)
                 summaries[name].add(last.split(" [peak")[0])
@@ -159,11 +185,15 @@ def main() -> None:
                         help="time DuckDB's counts query alone (a CSV), not the whole command")
     parser.add_argument("--versus", choices=["pandas", "duckdb", "spark"],
                         help="compare --engine against this engine, both on this checkout (no --base)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[],
+                        help="time the DuckDB engine with DuckDB on each of these thread counts")
     parser.add_argument("--instructions", action="store_true",
                         help="count the counts query's instructions (valgrind; a CSV of a few MB)")
     args = parser.parse_args()
     if args.versus is not None and (args.counts_query or args.versus == args.engine):
         parser.error("--versus takes an engine other than --engine, and no --counts-query")
+    if args.threads and (args.versus is not None or args.counts_query or args.instructions):
+        parser.error("--threads times the DuckDB engine alone: no --versus, --counts-query or --instructions")
     if args.instructions and (args.versus is not None or args.data is None):
         parser.error("--instructions takes a CSV (DATA) and --base, not --versus")
     folder = Path(tempfile.mkdtemp(prefix="synspec-ab-", dir=args.dir))
@@ -177,7 +207,7 @@ def main() -> None:
             compare_instructions(data, args.spec, args.base, folder)
         else:
             compare(data, args.spec, args.engine, args.base, args.reps, folder, args.counts_query,
-                    args.versus)
+                    args.versus, args.threads)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
