@@ -136,6 +136,7 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
     the DuckDB engine on each thread count."""
     in_process = counts_query or bool(threads)  # the child times itself: "<seconds> s ...; <summary>"
     with ExitStack() as stack:
+        # Each side: the checkout it runs from, and its engine (its thread count with --threads).
         if threads:
             sides = {f"threads={t}": (ROOT, str(t)) for t in threads}
         elif versus is None:
@@ -148,15 +149,15 @@ def compare(data: Path, spec: Path, engine: str, base: str, reps: int, folder: P
         print("| run | side | wall | peak RSS | exit |")
         print("|---|---|---|---|---|")
         for rep in range(1, reps + 1):
-            for name, (root, side_engine) in sides.items():
+            for name, (root, setting) in sides.items():
                 if counts_query:
                     command = [sys.executable, "-c", _COUNTS_QUERY, str(data.resolve()), str(spec.resolve())]
                 elif threads:
                     command = [sys.executable, "-c", _VALIDATE_THREADS, str(data.resolve()),
-                               str(spec.resolve()), side_engine]
+                               str(spec.resolve()), setting]
                 else:
                     command = [sys.executable, "-m", "synspec", "validate", str(data.resolve()),
-                               "--spec", str(spec.resolve()), "--engine", side_engine]
+                               "--spec", str(spec.resolve()), "--engine", setting]
                 wall, peak, code, last = timed(command, root)
                 if in_process:  # the child's own seconds, and what it found as the summary
                     wall, last = float(last.split()[0]), last.split("; ")[-1]

@@ -106,6 +106,9 @@ def require_no_blank_lines(path: Path, rows: int | None = None) -> None:
                              "with the missing token in every field)")
 
 
+_MIN_RANGE = 64 << 20  # smaller files are counted on one thread: a thread costs more than it saves
+
+
 def _line_feeds(path: Path, block: int = 1 << 20, workers: int | None = None) -> tuple[int, bool]:
     """How many line feeds the file holds, and whether it ends with one (then the header's line
     feed is one more than the rows').
@@ -129,8 +132,6 @@ def _line_feeds(path: Path, block: int = 1 << 20, workers: int | None = None) ->
         handle.seek(size - 1)
         return total, handle.read(1) == b"\n"
 
-
-_MIN_RANGE = 64 << 20  # smaller files are counted on one thread: a thread costs more than it saves
 
 
 def _line_feeds_in(path: Path, start: int, end: int, block: int) -> int:
